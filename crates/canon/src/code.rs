@@ -144,6 +144,29 @@ impl Code {
         TABLE.iter().find(|row| row.name == name).map(|row| row.code)
     }
 
+    /// What the code means, in a sentence for a person.
+    pub const fn description(self) -> &'static str {
+        match self {
+            Code::Ok => "Not an error: the request succeeded.",
+            Code::Cancelled => "The request was cancelled, usually by the client.",
+            Code::Unknown => "An error the server could not classify.",
+            Code::InvalidArgument => "A request parameter is malformed or invalid.",
+            Code::DeadlineExceeded => "The server could not finish before its deadline.",
+            Code::NotFound => "The resource does not exist or is not visible to the caller.",
+            Code::AlreadyExists => "The resource the request tried to create already exists.",
+            Code::PermissionDenied => "The caller is authenticated but lacks permission or scope.",
+            Code::ResourceExhausted => "A quota or a capacity is exhausted.",
+            Code::FailedPrecondition => "The operation does not fit the resource's current state.",
+            Code::Aborted => "The operation was aborted by a concurrent modification.",
+            Code::OutOfRange => "A value is outside its allowed range or limit.",
+            Code::Unimplemented => "The method is not implemented, allowed or enabled.",
+            Code::Internal => "An unexpected internal server error.",
+            Code::Unavailable => "The service is temporarily unavailable.",
+            Code::DataLoss => "Unrecoverable data loss or corruption.",
+            Code::Unauthenticated => "The request lacks valid credentials.",
+        }
+    }
+
     /// The code an HTTP status stands for, as Google's HTTP clients read it.
     ///
     /// See the [module docs](self) for the statuses where this loses
