@@ -175,21 +175,91 @@ use RetryKind as R;
 /// The CUDO page's client handling guidance (AIP-193), one rule per code.
 pub static CUDO_RULES: &[AdviceRule] = &[
     rule(Code::Ok, C::Unknown, R::Never, "This is not an error."),
-    rule(Code::Cancelled, C::Unknown, R::Never, "The request was cancelled, usually by the client; send it again only if it is still wanted."),
-    rule(Code::Unknown, C::Unknown, R::Never, "The server could not classify the error; contact support with the request id."),
-    rule(Code::InvalidArgument, C::Validation, R::Never, "Fix the request before sending it again, and show the field violations to the user."),
-    rule(Code::DeadlineExceeded, C::Transient, R::Backoff, "The server ran out of time; retry with exponential backoff and jitter, keeping the request idempotent with a client-chosen id."),
-    rule(Code::NotFound, C::NotFound, R::Never, "Check the resource id and the project, and recreate the resource if appropriate; do not retry blindly."),
-    rule(Code::AlreadyExists, C::Conflict, R::Never, "A resource with this id already exists; choose another name, or fetch the existing one."),
-    rule(Code::PermissionDenied, C::Auth, R::Never, "Use credentials with the required permission or scope; the same request will fail again."),
-    rule(Code::ResourceExhausted, C::QuotaOrCapacity, R::Backoff, "A quota or capacity is exhausted; retry with exponential backoff that starts from the server's delay, or request a quota increase."),
-    rule(Code::FailedPrecondition, C::Validation, R::Never, "The resource is not in the state this operation needs; change its state or the request before retrying."),
-    rule(Code::Aborted, C::Conflict, R::AfterRefetch, "A concurrent change won; re-read the resource's latest state, then retry."),
+    rule(
+        Code::Cancelled,
+        C::Unknown,
+        R::Never,
+        "The request was cancelled, usually by the client; send it again only if it is still wanted.",
+    ),
+    rule(
+        Code::Unknown,
+        C::Unknown,
+        R::Never,
+        "The server could not classify the error; contact support with the request id.",
+    ),
+    rule(
+        Code::InvalidArgument,
+        C::Validation,
+        R::Never,
+        "Fix the request before sending it again, and show the field violations to the user.",
+    ),
+    rule(
+        Code::DeadlineExceeded,
+        C::Transient,
+        R::Backoff,
+        "The server ran out of time; retry with exponential backoff and jitter, keeping the request idempotent with a client-chosen id.",
+    ),
+    rule(
+        Code::NotFound,
+        C::NotFound,
+        R::Never,
+        "Check the resource id and the project, and recreate the resource if appropriate; do not retry blindly.",
+    ),
+    rule(
+        Code::AlreadyExists,
+        C::Conflict,
+        R::Never,
+        "A resource with this id already exists; choose another name, or fetch the existing one.",
+    ),
+    rule(
+        Code::PermissionDenied,
+        C::Auth,
+        R::Never,
+        "Use credentials with the required permission or scope; the same request will fail again.",
+    ),
+    rule(
+        Code::ResourceExhausted,
+        C::QuotaOrCapacity,
+        R::Backoff,
+        "A quota or capacity is exhausted; retry with exponential backoff that starts from the server's delay, or request a quota increase.",
+    ),
+    rule(
+        Code::FailedPrecondition,
+        C::Validation,
+        R::Never,
+        "The resource is not in the state this operation needs; change its state or the request before retrying.",
+    ),
+    rule(
+        Code::Aborted,
+        C::Conflict,
+        R::AfterRefetch,
+        "A concurrent change won; re-read the resource's latest state, then retry.",
+    ),
     rule(Code::OutOfRange, C::Validation, R::Never, "A value is outside its allowed range; fix the request."),
-    rule(Code::Unimplemented, C::Validation, R::Never, "This method is not implemented or not allowed here; check the endpoint and the HTTP method."),
-    rule(Code::Internal, C::Unknown, R::Never, "An unexpected server error; contact support with the request id if it persists."),
-    rule(Code::Unavailable, C::Transient, R::Backoff, "The service is temporarily unavailable; retry with exponential backoff and jitter."),
-    rule(Code::DataLoss, C::Unknown, R::Never, "The server reports unrecoverable data loss; contact support with the request id."),
+    rule(
+        Code::Unimplemented,
+        C::Validation,
+        R::Never,
+        "This method is not implemented or not allowed here; check the endpoint and the HTTP method.",
+    ),
+    rule(
+        Code::Internal,
+        C::Unknown,
+        R::Never,
+        "An unexpected server error; contact support with the request id if it persists.",
+    ),
+    rule(
+        Code::Unavailable,
+        C::Transient,
+        R::Backoff,
+        "The service is temporarily unavailable; retry with exponential backoff and jitter.",
+    ),
+    rule(
+        Code::DataLoss,
+        C::Unknown,
+        R::Never,
+        "The server reports unrecoverable data loss; contact support with the request id.",
+    ),
     rule(Code::Unauthenticated, C::Auth, R::Never, "Refresh or fix the credentials; the same request will fail again."),
 ];
 
@@ -197,18 +267,90 @@ pub static CUDO_RULES: &[AdviceRule] = &[
 /// Gcore class (see [`crate::gcore`]), then by code. A code with no rule
 /// here follows [`CUDO_RULES`].
 pub static GCORE_RULES: &[AdviceRule] = &[
-    gcore_rule(Code::InvalidArgument, "VALIDATION_ERROR", C::Validation, R::Never, "Fix the request body first: see the invalid fields."),
-    gcore_rule(Code::NotFound, "NOT_FOUND", C::NotFound, R::Never, "Check the ids, and that project_id and region_id match the region where the resource was created."),
-    gcore_rule(Code::ResourceExhausted, "QUOTA_LIMIT_EXCEEDED", C::QuotaOrCapacity, R::Never, "Reduce the requested size or count, or submit a quota request in the Gcore Customer Portal."),
-    gcore_rule(Code::ResourceExhausted, "CAPACITY_EXHAUSTED", C::QuotaOrCapacity, R::Elsewhere, "The flavor has reached its regional capacity (this is not a permission error); try another region or flavor."),
-    gcore_rule(Code::ResourceExhausted, "RATE_LIMIT_EXCEEDED", C::QuotaOrCapacity, R::Backoff, "Rate limit exceeded; wait as long as Retry-After says, then retry."),
-    gcore_rule(Code::Unimplemented, "METHOD_NOT_ALLOWED", C::Validation, R::Never, "Fix the HTTP method: this endpoint does not accept it."),
-    gcore_rule(Code::AlreadyExists, "ALREADY_EXISTS", C::Conflict, R::Never, "The resource already exists; choose another name, or use the existing one."),
-    gcore_rule(Code::Unauthenticated, "CREDENTIALS_MISSING", C::Auth, R::Never, "Send the API key in the header `Authorization: APIKey <key>`."),
-    gcore_rule(Code::Unauthenticated, "TOKEN_TRUNCATED", C::Auth, R::Never, "The key was cut short at a `$` by the shell; put it in single quotes."),
-    gcore_rule(Code::Unauthenticated, "TOKEN_INVALID_OR_EXPIRED", C::Auth, R::Never, "The key was deleted or has expired; create a new API key."),
-    gcore_rule(Code::Unauthenticated, "WRONG_AUTH_SCHEME", C::Auth, R::Never, "Use the APIKey scheme, not Bearer: `Authorization: APIKey <key>`."),
-    gcore_rule(Code::PermissionDenied, "PERMISSION_DENIED", C::Auth, R::Never, "The key lacks permission for this operation; use a key with the right role."),
+    gcore_rule(
+        Code::InvalidArgument,
+        "VALIDATION_ERROR",
+        C::Validation,
+        R::Never,
+        "Fix the request body first: see the invalid fields.",
+    ),
+    gcore_rule(
+        Code::NotFound,
+        "NOT_FOUND",
+        C::NotFound,
+        R::Never,
+        "Check the ids, and that project_id and region_id match the region where the resource was created.",
+    ),
+    gcore_rule(
+        Code::ResourceExhausted,
+        "QUOTA_LIMIT_EXCEEDED",
+        C::QuotaOrCapacity,
+        R::Never,
+        "Reduce the requested size or count, or submit a quota request in the Gcore Customer Portal.",
+    ),
+    gcore_rule(
+        Code::ResourceExhausted,
+        "CAPACITY_EXHAUSTED",
+        C::QuotaOrCapacity,
+        R::Elsewhere,
+        "The flavor has reached its regional capacity (this is not a permission error); try another region or flavor.",
+    ),
+    gcore_rule(
+        Code::ResourceExhausted,
+        "RATE_LIMIT_EXCEEDED",
+        C::QuotaOrCapacity,
+        R::Backoff,
+        "Rate limit exceeded; wait as long as Retry-After says, then retry.",
+    ),
+    gcore_rule(
+        Code::Unimplemented,
+        "METHOD_NOT_ALLOWED",
+        C::Validation,
+        R::Never,
+        "Fix the HTTP method: this endpoint does not accept it.",
+    ),
+    gcore_rule(
+        Code::AlreadyExists,
+        "ALREADY_EXISTS",
+        C::Conflict,
+        R::Never,
+        "The resource already exists; choose another name, or use the existing one.",
+    ),
+    gcore_rule(
+        Code::Unauthenticated,
+        "CREDENTIALS_MISSING",
+        C::Auth,
+        R::Never,
+        "Send the API key in the header `Authorization: APIKey <key>`.",
+    ),
+    gcore_rule(
+        Code::Unauthenticated,
+        "TOKEN_TRUNCATED",
+        C::Auth,
+        R::Never,
+        "The key was cut short at a `$` by the shell; put it in single quotes.",
+    ),
+    gcore_rule(
+        Code::Unauthenticated,
+        "TOKEN_INVALID_OR_EXPIRED",
+        C::Auth,
+        R::Never,
+        "The key was deleted or has expired; create a new API key.",
+    ),
+    gcore_rule(
+        Code::Unauthenticated,
+        "WRONG_AUTH_SCHEME",
+        C::Auth,
+        R::Never,
+        "Use the APIKey scheme, not Bearer: `Authorization: APIKey <key>`.",
+    ),
+    gcore_rule(
+        Code::PermissionDenied,
+        "PERMISSION_DENIED",
+        C::Auth,
+        R::Never,
+        "The key lacks permission for this operation; use a key with the right role.",
+    ),
     AdviceRule {
         code: Code::Internal,
         reason: None,
@@ -274,11 +416,7 @@ pub fn advice(status: &Status, provider: Provider, retry_delay: Option<Duration>
     let alternatives: Vec<String> = status
         .error_info()
         .map(|info| {
-            info.metadata
-                .keys()
-                .filter(|k| k.starts_with("available"))
-                .flat_map(|k| info.metadata_list(k))
-                .collect()
+            info.metadata.keys().filter(|k| k.starts_with("available")).flat_map(|k| info.metadata_list(k)).collect()
         })
         .unwrap_or_default();
     let mut retry = rule.retry;

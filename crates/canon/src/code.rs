@@ -131,11 +131,7 @@ impl Code {
 
     /// The code with this number, if it is one of the 17.
     pub const fn from_number(number: i64) -> Option<Code> {
-        if number >= 0 && number < 17 {
-            Some(TABLE[number as usize].code)
-        } else {
-            None
-        }
+        if number >= 0 && number < 17 { Some(TABLE[number as usize].code) } else { None }
     }
 
     /// The code with this upper-snake name. Exact match only: `status`

@@ -357,8 +357,7 @@ fn decode_object(f: &Fields<'_>, http: u16, problem_content_type: bool) -> BodyO
     }
     let has_problem_members = f.problem_type.is_some() || f.title.is_some() || f.detail.is_some();
     let status_is_number = f.status.is_some_and(|s| !s.get().starts_with('"'));
-    if problem_content_type || (has_problem_members && (status_is_number || f.status.is_none()) && f.code.is_none())
-    {
+    if problem_content_type || (has_problem_members && (status_is_number || f.status.is_none()) && f.code.is_none()) {
         return decode_problem(f, http);
     }
     if f.code.is_some() || f.status.is_some() {
@@ -409,7 +408,12 @@ fn decode_bare(f: &Fields<'_>, http: u16) -> BodyOnly {
     // grpc-gateway v1 put the message in `error` as well as `message`.
     let message = text(f.message).or_else(|| text(f.error)).map(Cow::into_owned).unwrap_or_default();
     let http_status = if http != 0 { http } else { body_http.unwrap_or(code.http_status()) };
-    BodyOnly { dialect, http_status, status: Status::with_details(code, message, details_of(f.details)), additional: Vec::new() }
+    BodyOnly {
+        dialect,
+        http_status,
+        status: Status::with_details(code, message, details_of(f.details)),
+        additional: Vec::new(),
+    }
 }
 
 /// The inside of `{"error": {...}}`: wrapped or legacy.
@@ -527,7 +531,10 @@ fn decode_problem(f: &Fields<'_>, http: u16) -> BodyOnly {
         details.push(Detail::Help(Help { links: vec![HelpLink { description: title, url: url.into_owned() }] }));
     }
     if let Some(instance) = text(f.instance).filter(|i| !i.is_empty()) {
-        details.push(Detail::ResourceInfo(ResourceInfo { resource_name: instance.into_owned(), ..ResourceInfo::default() }));
+        details.push(Detail::ResourceInfo(ResourceInfo {
+            resource_name: instance.into_owned(),
+            ..ResourceInfo::default()
+        }));
     }
     BodyOnly {
         dialect: Dialect::Problem,
@@ -595,7 +602,10 @@ fn decode_gcore(f: &Fields<'_>, class: &str, http: u16) -> BodyOnly {
         };
         details.push(Detail::QuotaFailure(QuotaFailure { violations: vec![violation] }));
     }
-    details.insert(0, Detail::ErrorInfo(ErrorInfo { reason: reason.into_owned(), domain: gcore::DOMAIN.to_owned(), metadata }));
+    details.insert(
+        0,
+        Detail::ErrorInfo(ErrorInfo { reason: reason.into_owned(), domain: gcore::DOMAIN.to_owned(), metadata }),
+    );
     if let Some(id) = text(f.request_id).filter(|id| !id.is_empty()) {
         details.push(Detail::RequestInfo(RequestInfo::new(id.into_owned())));
     }
@@ -631,7 +641,10 @@ fn decode_non_json(http: u16, body: &[u8]) -> BodyOnly {
 
 fn looks_like_html(text: &str) -> bool {
     let head: String = text.trim_start().chars().take(64).collect::<String>().to_ascii_lowercase();
-    head.starts_with("<!doctype html") || head.starts_with("<html") || head.starts_with("<head") || head.starts_with("<body")
+    head.starts_with("<!doctype html")
+        || head.starts_with("<html")
+        || head.starts_with("<head")
+        || head.starts_with("<body")
         || (head.starts_with('<') && text.to_ascii_lowercase().contains("</html>"))
 }
 

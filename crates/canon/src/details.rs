@@ -205,7 +205,12 @@ impl RetryInfo {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DebugInfo {
     /// The stack trace, one frame an entry.
-    #[serde(default, alias = "stack_entries", deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        alias = "stack_entries",
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub stack_entries: Vec<String>,
     /// Any other debugging data.
     #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "String::is_empty")]
@@ -232,16 +237,36 @@ pub struct QuotaViolation {
     #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "String::is_empty")]
     pub description: String,
     /// The API service the quota belongs to.
-    #[serde(default, alias = "api_service", deserialize_with = "null_as_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        alias = "api_service",
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub api_service: String,
     /// The metric the quota counts.
-    #[serde(default, alias = "quota_metric", deserialize_with = "null_as_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        alias = "quota_metric",
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub quota_metric: String,
     /// The quota's id.
-    #[serde(default, alias = "quota_id", deserialize_with = "null_as_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        alias = "quota_id",
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub quota_id: String,
     /// The dimensions of the quota, such as a region.
-    #[serde(default, alias = "quota_dimensions", deserialize_with = "null_as_default", skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        alias = "quota_dimensions",
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub quota_dimensions: BTreeMap<String, String>,
     /// The quota's limit. int64: written as a JSON string.
     #[serde(default, alias = "quota_value", with = "wire::int64", skip_serializing_if = "is_default")]
@@ -287,7 +312,12 @@ pub struct PreconditionViolation {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BadRequest {
     /// One entry per invalid field.
-    #[serde(default, alias = "field_violations", deserialize_with = "null_as_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        alias = "field_violations",
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub field_violations: Vec<FieldViolation>,
 }
 
@@ -321,10 +351,20 @@ impl FieldViolation {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RequestInfo {
     /// An opaque id that the server's logs can be searched for.
-    #[serde(default, alias = "request_id", deserialize_with = "null_as_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        alias = "request_id",
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub request_id: String,
     /// Any data used to serve the request, such as an encrypted stack trace.
-    #[serde(default, alias = "serving_data", deserialize_with = "null_as_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        alias = "serving_data",
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub serving_data: String,
 }
 
@@ -340,10 +380,20 @@ impl RequestInfo {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResourceInfo {
     /// The resource type, such as `compute.cudo.dev/Cluster`.
-    #[serde(default, alias = "resource_type", deserialize_with = "null_as_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        alias = "resource_type",
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub resource_type: String,
     /// The resource's name.
-    #[serde(default, alias = "resource_name", deserialize_with = "null_as_default", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        alias = "resource_name",
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub resource_name: String,
     /// The resource's owner.
     #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "String::is_empty")]
@@ -408,7 +458,10 @@ impl UnknownDetail {
         object.insert("@type".to_owned(), serde_json::Value::String(type_url.to_owned()));
         object.extend(fields);
         let text = serde_json::Value::Object(object).to_string();
-        UnknownDetail { type_url: type_url.to_owned(), json: RawValue::from_string(text).expect("a Value writes valid JSON") }
+        UnknownDetail {
+            type_url: type_url.to_owned(),
+            json: RawValue::from_string(text).expect("a Value writes valid JSON"),
+        }
     }
 
     /// The `@type` URL, or `""` when the detail had none.

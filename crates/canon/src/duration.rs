@@ -83,10 +83,7 @@ impl ProtoDuration {
     pub fn new(seconds: i64, nanos: i32) -> Result<ProtoDuration, DurationError> {
         let sign_ok = (seconds >= 0 && nanos >= 0) || (seconds <= 0 && nanos <= 0);
         if !sign_ok || nanos.unsigned_abs() >= 1_000_000_000 || seconds.unsigned_abs() > MAX_SECONDS as u64 {
-            return Err(DurationError {
-                kind: DurationErrorKind::OutOfRange,
-                input: format!("{seconds}s {nanos}ns"),
-            });
+            return Err(DurationError { kind: DurationErrorKind::OutOfRange, input: format!("{seconds}s {nanos}ns") });
         }
         Ok(ProtoDuration { seconds, nanos })
     }
@@ -122,11 +119,7 @@ impl ProtoDuration {
 
     /// The duration as a [`std::time::Duration`], or `None` when negative.
     pub fn to_std(&self) -> Option<Duration> {
-        if self.is_negative() {
-            None
-        } else {
-            Some(Duration::new(self.seconds as u64, self.nanos as u32))
-        }
+        if self.is_negative() { None } else { Some(Duration::new(self.seconds as u64, self.nanos as u32)) }
     }
 }
 
@@ -158,7 +151,8 @@ impl FromStr for ProtoDuration {
         if digits.len() > 12 {
             return Err(error(DurationErrorKind::OutOfRange));
         }
-        let seconds: i64 = if digits.is_empty() { 0 } else { digits.parse().map_err(|_| error(DurationErrorKind::Syntax))? };
+        let seconds: i64 =
+            if digits.is_empty() { 0 } else { digits.parse().map_err(|_| error(DurationErrorKind::Syntax))? };
         let mut nanos: i32 = 0;
         for (i, b) in fraction.bytes().enumerate() {
             nanos += i32::from(b - b'0') * 10_i32.pow(8 - i as u32);

@@ -108,11 +108,24 @@ pub fn encode_with_http_status(status: &Status, encoding: Encoding, http_status:
     let status = status.as_ref();
     let details = Details(status.details());
     let (content_type, body) = match encoding {
-        Encoding::Aip193 => (JSON, to_vec(&Bare { code: http_status.into(), status: Some(status.code().name()), message: status.message(), details })),
+        Encoding::Aip193 => (
+            JSON,
+            to_vec(&Bare {
+                code: http_status.into(),
+                status: Some(status.code().name()),
+                message: status.message(),
+                details,
+            }),
+        ),
         Encoding::GoogleWrapped => (
             JSON,
             to_vec(&Wrapped {
-                error: Bare { code: http_status.into(), status: Some(status.code().name()), message: status.message(), details },
+                error: Bare {
+                    code: http_status.into(),
+                    status: Some(status.code().name()),
+                    message: status.message(),
+                    details,
+                },
             }),
         ),
         Encoding::GrpcGateway => {

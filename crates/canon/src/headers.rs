@@ -27,7 +27,8 @@ pub struct HeaderHints {
 impl HeaderHints {
     /// Reads the hints, with `now` as the base for an HTTP-date.
     pub fn read(headers: &HeaderMap, now: SystemTime) -> HeaderHints {
-        let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|s| !s.is_empty());
+        let text =
+            |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|s| !s.is_empty());
         let retry_after = text("retry-after-ms")
             .and_then(parse_retry_after_ms)
             .or_else(|| text("retry-after").and_then(|v| parse_retry_after(v, now)));

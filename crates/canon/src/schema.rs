@@ -212,7 +212,11 @@ fn repair_message(
         }
         let pointer = format!("{base}/{}", pointer_token(key));
         let Some(field) = fields.iter().find(|f| f.json == key || f.proto == key) else {
-            problems.push(problem(ProblemKind::UnknownField, &pointer, &format!("`{key}` is not a field of this type")));
+            problems.push(problem(
+                ProblemKind::UnknownField,
+                &pointer,
+                &format!("`{key}` is not a field of this type"),
+            ));
             continue;
         };
         if value.is_null() {
@@ -360,7 +364,11 @@ mod tests {
             ),
             (DetailKind::Help, json!({"links": {"url": "x"}}), vec!["/links WrongType"]),
             (DetailKind::Help, json!([1]), vec![" NotAnObject"]),
-            (DetailKind::DebugInfo, json!({"stackEntries": ["a", 2], "detail": null}), vec!["/stackEntries/1 WrongType"]),
+            (
+                DetailKind::DebugInfo,
+                json!({"stackEntries": ["a", 2], "detail": null}),
+                vec!["/stackEntries/1 WrongType"],
+            ),
         ];
         for (kind, value, expected) in table {
             let actual: Vec<String> =
