@@ -282,12 +282,16 @@ impl Serialize for GcoreInfo<'_> {
     }
 }
 
-/// A metadata value that is the JSON text of a number, boolean, array or
-/// object, as canon writes non-string `info` values into metadata.
+/// A metadata value that is the compact JSON text of a number, boolean,
+/// null, array or object, as canon writes non-string `info` values into
+/// metadata.
 fn restored_json(value: &str) -> Option<serde_json::Value> {
     let first = value.as_bytes().first()?;
     if !(first.is_ascii_digit() || matches!(first, b'-' | b'[' | b'{' | b't' | b'f' | b'n')) {
         return None;
     }
-    serde_json::from_str::<serde_json::Value>(value).ok().filter(|v| !v.is_string())
+    // Only text that is exactly how serde_json writes the value is restored,
+    // so that reading the body back gives the same metadata string.
+    let parsed = serde_json::from_str::<serde_json::Value>(value).ok().filter(|v| !v.is_string())?;
+    (parsed.to_string() == value).then_some(parsed)
 }
