@@ -269,7 +269,7 @@ fn nested(message: &str, http: u16, depth: u8) -> Option<BodyOnly> {
     if end <= start {
         return None;
     }
-    let inner = decode_body(http, false, message[start..=end].as_bytes(), depth + 1);
+    let inner = decode_body(http, false, &message.as_bytes()[start..=end], depth + 1);
     let google = matches!(
         inner.dialect,
         Dialect::Aip193 | Dialect::GoogleWrapped | Dialect::GoogleLegacy | Dialect::GrpcGateway | Dialect::Nested

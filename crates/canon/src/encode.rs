@@ -202,7 +202,7 @@ struct Problem<'a> {
 fn gcore_row(status: &Status) -> &'static gcore::GcoreRow {
     let info = status.error_info().filter(|i| i.domain == gcore::DOMAIN);
     if let Some(class) = info.and_then(|i| i.metadata.get(gcore::EXCEPTION_CLASS_KEY)) {
-        if let Some(row) = gcore::TABLE.iter().find(|r| &r.exception_class == class && r.code == status.code()) {
+        if let Some(row) = gcore::TABLE.iter().find(|r| r.exception_class == class && r.code == status.code()) {
             return row;
         }
     }
@@ -293,5 +293,6 @@ fn restored_json(value: &str) -> Option<serde_json::Value> {
     // Only text that is exactly how serde_json writes the value is restored,
     // so that reading the body back gives the same metadata string.
     let parsed = serde_json::from_str::<serde_json::Value>(value).ok().filter(|v| !v.is_string())?;
-    (parsed.to_string() == value).then_some(parsed)
+    let written = parsed.to_string();
+    (written == value).then_some(parsed)
 }

@@ -40,7 +40,7 @@ impl HeaderHints {
 /// Parses `retry-after-ms`: a non-negative, finite number of milliseconds.
 pub fn parse_retry_after_ms(value: &str) -> Option<Duration> {
     let millis: f64 = value.parse().ok()?;
-    (millis.is_finite() && millis >= 0.0 && millis < 1e15).then(|| Duration::from_secs_f64(millis / 1000.0))
+    (0.0..1e15).contains(&millis).then(|| Duration::from_secs_f64(millis / 1000.0))
 }
 
 /// Parses `Retry-After`: delta-seconds or an HTTP-date later than `now`.
@@ -70,7 +70,9 @@ mod tests {
 
     #[test]
     fn reads_each_form_and_ignores_what_it_cannot_read() {
-        let table: &[(&[(&str, &str)], Option<u64>)] = &[
+        // (headers, expected delay in milliseconds)
+        type Row = (&'static [(&'static str, &'static str)], Option<u64>);
+        let table: &[Row] = &[
             (&[("retry-after", "120")], Some(120_000)),
             (&[("Retry-After", " 5 ")], Some(5_000)),
             (&[("retry-after", "0")], Some(0)),

@@ -58,7 +58,7 @@ pub(crate) mod int64 {
                 i64::try_from(v).map_err(|_| E::custom("int64 out of range"))
             }
             fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<i64, E> {
-                if v.fract() == 0.0 && v >= -9.223_372_036_854_776e18 && v < 9.223_372_036_854_776e18 {
+                if v.fract() == 0.0 && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&v) {
                     Ok(v as i64)
                 } else {
                     Err(E::custom("int64 must be a whole number"))

@@ -173,7 +173,6 @@ fn rows() -> Vec<Row> {
             code: Code::NotFound,
             message: "Disk d-1 does not exist.",
             details: &["Help", "ResourceInfo"],
-            ..ROW
         },
         Row {
             name: "problem+json by its members",
