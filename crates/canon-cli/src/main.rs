@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 
 mod explain;
 mod input;
+mod lint;
 mod output;
 
 /// The structured error model of cloud APIs, from the command line.
@@ -25,12 +26,16 @@ enum Command {
     /// Explain an error response body: what happened, whether and when to
     /// retry, and what to do.
     Explain(explain::ExplainArgs),
+    /// Check an error response against AIP-193 and the provider envelopes;
+    /// exits 1 when there is an error.
+    Lint(lint::LintArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Explain(args) => explain::run(&args),
+        Command::Lint(args) => lint::run(&args),
     };
     output::finish(result)
 }
