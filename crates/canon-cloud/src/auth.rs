@@ -1,0 +1,308 @@
+//! API keys: scopes, the [`Principal`] a key resolves to, and how keys are
+//! kept at rest.
+//!
+//! # Keys at rest
+//!
+//! The store never holds a key, only `HMAC-SHA256(secret, key)`. The
+//! secret is the server's: [`CloudConfig::api_key_secret`] when set (then
+//! it never touches the disk), else 32 random bytes made on the first
+//! open and kept in the store, so that keys outlive a restart. A keyed
+//! hash, unlike a per-key salt, can be looked up by index; the lookup's
+//! timing depends only on an HMAC output, which tells an attacker nothing
+//! without the secret, and the stored hash is then compared with the
+//! computed one in constant time (`subtle`).
+//!
+//! [`CloudConfig::api_key_secret`]: crate::CloudConfig::api_key_secret
+//!
+//! # Scopes
+//!
+//! Each operation needs one [`Scope`]; a key without it gets
+//! PERMISSION_DENIED (`API_KEY_SCOPE_MISSING`). A key also sees only its
+//! own project: asking for another project's resource is
+//! PERMISSION_DENIED (`PROJECT_PERMISSION_DENIED`) whether or not the
+//! resource, or the project, exists (AIP-193: permission before
+//! existence).
+//!
+//! ```
+//! use canon_cloud::auth::{Scope, Scopes};
+//!
+//! let scopes: Scopes = "read:machines write:machines".parse().unwrap();
+//! assert!(scopes.contains(Scope::WriteMachines));
+//! assert!(!scopes.contains(Scope::WriteDisks));
+//! assert_eq!(scopes.to_string(), "read:machines write:machines");
+//! ```
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+
+use hmac::{Hmac, Mac};
+use rand::TryRngCore;
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+use crate::model::ParseEnumError;
+
+macro_rules! scopes {
+    ($( $(#[$doc:meta])* $variant:ident => $text:literal ),* $(,)?) => {
+        /// A permission an API key may hold.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Scope { $( $(#[$doc])* $variant, )* }
+
+        impl Scope {
+            /// Every scope.
+            pub const ALL: &'static [Scope] = &[$(Scope::$variant),*];
+
+            /// The scope's name, such as `write:machines`.
+            pub const fn as_str(self) -> &'static str {
+                match self { $( Scope::$variant => $text, )* }
+            }
+        }
+
+        impl FromStr for Scope {
+            type Err = ParseEnumError;
+
+            fn from_str(s: &str) -> Result<Scope, ParseEnumError> {
+                Scope::ALL
+                    .iter()
+                    .copied()
+                    .find(|scope| scope.as_str() == s)
+                    .ok_or_else(|| ParseEnumError::new("Scope", s, vec![$($text),*]))
+            }
+        }
+    };
+}
+
+scopes! {
+    /// Read projects and quotas.
+    ReadProjects => "read:projects",
+    /// Read VMs.
+    ReadMachines => "read:machines",
+    /// Create, start, stop, resize and terminate VMs.
+    WriteMachines => "write:machines",
+    /// Read disks.
+    ReadDisks => "read:disks",
+    /// Create, attach, detach, resize and delete disks.
+    WriteDisks => "write:disks",
+    /// Read clusters.
+    ReadClusters => "read:clusters",
+    /// Create, resize and delete clusters.
+    WriteClusters => "write:clusters",
+    /// Read SSH keys.
+    ReadSshKeys => "read:ssh-keys",
+    /// Add and delete SSH keys.
+    WriteSshKeys => "write:ssh-keys",
+    /// Read images.
+    ReadImages => "read:images",
+    /// Import and delete images.
+    WriteImages => "write:images",
+    /// Read long-running operations (and create them, for a surface).
+    ReadOperations => "read:operations",
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A set of scopes. Its text form lists the names separated by spaces
+/// (commas are accepted too); `*` stands for every scope.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Scopes(BTreeSet<Scope>);
+
+impl Scopes {
+    /// No scope.
+    pub fn none() -> Scopes {
+        Scopes::default()
+    }
+
+    /// Every scope.
+    pub fn all() -> Scopes {
+        Scopes(Scope::ALL.iter().copied().collect())
+    }
+
+    /// Whether the set holds this scope.
+    pub fn contains(&self, scope: Scope) -> bool {
+        self.0.contains(&scope)
+    }
+
+    /// The scopes, in order.
+    pub fn iter(&self) -> impl Iterator<Item = Scope> + '_ {
+        self.0.iter().copied()
+    }
+
+    /// Adds a scope.
+    pub fn insert(&mut self, scope: Scope) {
+        self.0.insert(scope);
+    }
+}
+
+impl FromIterator<Scope> for Scopes {
+    fn from_iter<I: IntoIterator<Item = Scope>>(iter: I) -> Scopes {
+        Scopes(iter.into_iter().collect())
+    }
+}
+
+impl fmt::Display for Scopes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.0.iter().map(|s| s.as_str()).collect();
+        f.write_str(&names.join(" "))
+    }
+}
+
+impl FromStr for Scopes {
+    type Err = ParseEnumError;
+
+    fn from_str(s: &str) -> Result<Scopes, ParseEnumError> {
+        let mut scopes = Scopes::none();
+        for name in s.split([' ', ',']).map(str::trim).filter(|n| !n.is_empty()) {
+            if name == "*" {
+                return Ok(Scopes::all());
+            }
+            scopes.insert(name.parse()?);
+        }
+        Ok(scopes)
+    }
+}
+
+/// Who is calling: an authenticated API key, its project and its scopes.
+///
+/// Only [`Cloud::authenticate`](crate::Cloud::authenticate) makes one, so
+/// holding a Principal means the key was checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub(crate) key_id: String,
+    pub(crate) project_id: String,
+    pub(crate) scopes: Scopes,
+}
+
+impl Principal {
+    /// The API key's id (not the key).
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+
+    /// The key's project: the only one it can see.
+    pub fn project_id(&self) -> &str {
+        &self.project_id
+    }
+
+    /// The key's scopes.
+    pub fn scopes(&self) -> &Scopes {
+        &self.scopes
+    }
+}
+
+/// An API key's record, without the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    /// The id (UUID-shaped), safe to show.
+    pub id: String,
+    /// The project it works in.
+    pub project_id: String,
+    /// A display name.
+    pub name: String,
+    /// What it may do.
+    pub scopes: Scopes,
+    /// When it was made.
+    pub created_at: crate::clock::Timestamp,
+}
+
+/// A new API key: the record and the key itself, which is shown this once
+/// and never stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedApiKey {
+    /// The record.
+    pub api_key: ApiKey,
+    /// The key to hand to the client.
+    pub secret: String,
+}
+
+/// The keyed hash of API keys.
+#[derive(Clone)]
+pub(crate) struct KeyHasher {
+    secret: Vec<u8>,
+}
+
+impl fmt::Debug for KeyHasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("KeyHasher { secret: <hidden> }")
+    }
+}
+
+impl KeyHasher {
+    pub(crate) fn new(secret: Vec<u8>) -> KeyHasher {
+        KeyHasher { secret }
+    }
+
+    /// `HMAC-SHA256(secret, key)`.
+    pub(crate) fn hash(&self, key: &str) -> [u8; 32] {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes a key of any length");
+        mac.update(key.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
+    /// Whether `stored` is the hash of `key`, compared in constant time.
+    pub(crate) fn verify(&self, key: &str, stored: &[u8]) -> bool {
+        bool::from(self.hash(key).as_slice().ct_eq(stored))
+    }
+}
+
+/// Fills a buffer from the operating system's randomness.
+pub(crate) fn random_bytes(buffer: &mut [u8]) {
+    rand::rngs::OsRng.try_fill_bytes(buffer).expect("the operating system provides randomness");
+}
+
+/// 64 bits of the operating system's randomness.
+pub(crate) fn random_u64() -> u64 {
+    let mut bytes = [0; 8];
+    random_bytes(&mut bytes);
+    u64::from_le_bytes(bytes)
+}
+
+/// A new API key: `ck_` and 40 hex digits (160 random bits).
+pub(crate) fn new_key_value() -> String {
+    let mut bytes = [0u8; 20];
+    random_bytes(&mut bytes);
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("ck_{hex}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_parse_and_print() {
+        let table: &[(&str, Option<&str>)] = &[
+            ("read:machines", Some("read:machines")),
+            ("write:machines,read:machines", Some("read:machines write:machines")),
+            ("", Some("")),
+            ("*", Some(&Scopes::all().to_string())),
+            ("read:everything", None),
+        ];
+        for &(input, expected) in table {
+            assert_eq!(input.parse::<Scopes>().ok().map(|s| s.to_string()).as_deref(), expected, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn hashes_depend_on_the_secret_and_verify_in_constant_time() {
+        let a = KeyHasher::new(b"one".to_vec());
+        let b = KeyHasher::new(b"two".to_vec());
+        assert_ne!(a.hash("key"), b.hash("key"));
+        assert!(a.verify("key", &a.hash("key")));
+        assert!(!a.verify("key", &b.hash("key")));
+        assert!(!a.verify("key", &a.hash("key")[..31]));
+        assert!(format!("{a:?}").contains("hidden"));
+    }
+
+    #[test]
+    fn new_keys_are_random_and_well_formed() {
+        let (k1, k2) = (new_key_value(), new_key_value());
+        assert_ne!(k1, k2);
+        assert_eq!(k1.len(), 43);
+        assert!(k1.starts_with("ck_"));
+    }
+}

@@ -1,0 +1,387 @@
+//! The store: one SQLite database, in a file or in memory.
+//!
+//! # Durability
+//!
+//! A file store runs in WAL mode with `synchronous = FULL`: each commit
+//! appends to the write-ahead log and fsyncs it before the call returns.
+//! WAL alone (with `synchronous = NORMAL`) already keeps committed writes
+//! across a crash of the process, such as `kill -9`, because the log is in
+//! the operating system's cache; `FULL` also keeps them across a crash of
+//! the machine. An emulator that tells a client "created" must not forget
+//! it, and one fsync per write costs far less than the HTTP round trip
+//! around it, so the emulator pays it. Reads and no-op settles write
+//! nothing and sync nothing.
+//!
+//! The in-memory store ([`Store::in_memory`]) keeps nothing after it is
+//! dropped.
+//!
+//! # Concurrency
+//!
+//! The store holds one connection behind a `Mutex`, which makes it `Send +
+//! Sync` and serialises every operation. At an emulator's scale (one
+//! client suite, thousands of requests per second at most) that is
+//! simpler and no slower than a pool: every operation is one short
+//! `BEGIN IMMEDIATE` transaction of a few indexed statements. Handlers
+//! that must not block an async executor can call into the domain from
+//! `spawn_blocking`.
+//!
+//! # Schema
+//!
+//! The schema is created and migrated when the store is opened, tracked by
+//! `PRAGMA user_version`; a database from a newer emulator is refused
+//! rather than misread. Foreign keys are on.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+/// The SQLite database behind a [`Cloud`](crate::Cloud).
+pub struct Store {
+    connection: Mutex<Connection>,
+    path: Option<PathBuf>,
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+/// Why a store could not be opened.
+#[derive(Debug)]
+pub struct StoreError {
+    kind: StoreErrorKind,
+    detail: String,
+}
+
+/// The kinds of [`StoreError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreErrorKind {
+    /// The database could not be opened or configured.
+    Open,
+    /// The schema could not be created or migrated.
+    Migrate,
+    /// The database was written by a newer version of the emulator.
+    NewerSchema,
+}
+
+impl StoreError {
+    /// What went wrong.
+    pub fn kind(&self) -> StoreErrorKind {
+        self.kind
+    }
+
+    fn new(kind: StoreErrorKind, detail: impl fmt::Display) -> StoreError {
+        StoreError { kind, detail: detail.to_string() }
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.kind {
+            StoreErrorKind::Open => "cannot open the store",
+            StoreErrorKind::Migrate => "cannot migrate the store's schema",
+            StoreErrorKind::NewerSchema => "the store was written by a newer emulator",
+        };
+        write!(f, "{what}: {}", self.detail)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// The schema, one migration per entry; `user_version` is the number of
+/// migrations applied.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+) STRICT;
+
+CREATE TABLE projects (
+    id TEXT PRIMARY KEY,
+    number INTEGER NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    billing_account_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE gpu_models (
+    id TEXT PRIMARY KEY,
+    vendor_name TEXT NOT NULL,
+    model_name TEXT NOT NULL,
+    memory_gib INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE data_centers (
+    id TEXT PRIMARY KEY,
+    number INTEGER NOT NULL UNIQUE,
+    display_name TEXT NOT NULL,
+    country TEXT NOT NULL,
+    latitude REAL NOT NULL,
+    longitude REAL NOT NULL,
+    supplier_name TEXT NOT NULL,
+    renewable_energy INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE machine_types (
+    data_center_id TEXT NOT NULL REFERENCES data_centers(id),
+    id TEXT NOT NULL,
+    gpu_model_id TEXT REFERENCES gpu_models(id),
+    gpus INTEGER NOT NULL,
+    vcpus INTEGER NOT NULL,
+    memory_gib INTEGER NOT NULL,
+    cpu_model TEXT NOT NULL,
+    capacity INTEGER NOT NULL,
+    PRIMARY KEY (data_center_id, id)
+) STRICT;
+
+CREATE TABLE maintenance_windows (
+    data_center_id TEXT PRIMARY KEY REFERENCES data_centers(id),
+    starts_at INTEGER NOT NULL,
+    ends_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE api_keys (
+    id TEXT PRIMARY KEY,
+    project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    key_hash BLOB NOT NULL UNIQUE,
+    scopes TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE quotas (
+    project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    data_center_id TEXT NOT NULL REFERENCES data_centers(id),
+    gpu_model_id TEXT NOT NULL REFERENCES gpu_models(id),
+    gpu_limit INTEGER NOT NULL,
+    PRIMARY KEY (project_id, data_center_id, gpu_model_id)
+) STRICT;
+
+CREATE TABLE vms (
+    project_id TEXT NOT NULL REFERENCES projects(id),
+    id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    data_center_id TEXT NOT NULL,
+    machine_type_id TEXT NOT NULL,
+    gpu_model_id TEXT,
+    gpus INTEGER NOT NULL,
+    vcpus INTEGER NOT NULL,
+    memory_gib INTEGER NOT NULL,
+    boot_disk_id TEXT NOT NULL,
+    boot_disk_size_gib INTEGER NOT NULL,
+    image_id TEXT,
+    ssh_key_ids TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    internal_ip TEXT NOT NULL,
+    external_ip TEXT NOT NULL,
+    state TEXT NOT NULL,
+    next_state TEXT,
+    due_at INTEGER,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (project_id, id),
+    FOREIGN KEY (data_center_id, machine_type_id) REFERENCES machine_types(data_center_id, id)
+) STRICT;
+CREATE INDEX vms_due ON vms(due_at) WHERE due_at IS NOT NULL;
+
+CREATE TABLE disks (
+    project_id TEXT NOT NULL REFERENCES projects(id),
+    id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    data_center_id TEXT NOT NULL REFERENCES data_centers(id),
+    size_gib INTEGER NOT NULL,
+    storage_class TEXT NOT NULL,
+    disk_type TEXT NOT NULL,
+    image_id TEXT,
+    vm_id TEXT,
+    attach_mode TEXT,
+    attached_at INTEGER,
+    state TEXT NOT NULL,
+    next_state TEXT,
+    due_at INTEGER,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (project_id, id)
+) STRICT;
+CREATE INDEX disks_due ON disks(due_at) WHERE due_at IS NOT NULL;
+CREATE INDEX disks_vm ON disks(project_id, vm_id) WHERE vm_id IS NOT NULL;
+
+CREATE TABLE clusters (
+    project_id TEXT NOT NULL REFERENCES projects(id),
+    id TEXT NOT NULL,
+    data_center_id TEXT NOT NULL,
+    machine_type_id TEXT NOT NULL,
+    machine_count INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    next_state TEXT,
+    due_at INTEGER,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (project_id, id),
+    FOREIGN KEY (data_center_id, machine_type_id) REFERENCES machine_types(data_center_id, id)
+) STRICT;
+CREATE INDEX clusters_due ON clusters(due_at) WHERE due_at IS NOT NULL;
+
+CREATE TABLE ssh_keys (
+    id TEXT PRIMARY KEY,
+    project_id TEXT NOT NULL REFERENCES projects(id),
+    name TEXT NOT NULL,
+    public_key TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    key_type TEXT NOT NULL,
+    comment TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    UNIQUE (project_id, fingerprint)
+) STRICT;
+
+CREATE TABLE images (
+    project_id TEXT NOT NULL REFERENCES projects(id),
+    id TEXT NOT NULL,
+    data_center_id TEXT NOT NULL REFERENCES data_centers(id),
+    description TEXT NOT NULL,
+    source_url TEXT NOT NULL,
+    size_gib INTEGER NOT NULL,
+    operation_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    next_state TEXT,
+    due_at INTEGER,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (project_id, id)
+) STRICT;
+CREATE INDEX images_due ON images(due_at) WHERE due_at IS NOT NULL;
+
+CREATE TABLE operations (
+    id TEXT PRIMARY KEY,
+    project_id TEXT NOT NULL REFERENCES projects(id),
+    kind TEXT NOT NULL,
+    resources TEXT NOT NULL,
+    state TEXT NOT NULL,
+    error TEXT,
+    deadline_at INTEGER,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    version INTEGER NOT NULL
+) STRICT;
+CREATE INDEX operations_open ON operations(state) WHERE state IN ('PENDING', 'RUNNING');
+"#];
+
+impl Store {
+    /// Opens (creating if need be) the database file at `path`, in WAL mode
+    /// with `synchronous = FULL`, and migrates its schema.
+    pub fn open(path: impl AsRef<Path>) -> Result<Store, StoreError> {
+        let path = path.as_ref();
+        let connection = Connection::open(path).map_err(|e| StoreError::new(StoreErrorKind::Open, e))?;
+        let fail = |e: rusqlite::Error| StoreError::new(StoreErrorKind::Open, e);
+        connection.busy_timeout(Duration::from_secs(5)).map_err(fail)?;
+        let mode: String =
+            connection.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0)).map_err(fail)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::new(StoreErrorKind::Open, format!("SQLite refused WAL mode (it kept `{mode}`)")));
+        }
+        connection.pragma_update(None, "synchronous", "FULL").map_err(fail)?;
+        Store::finish(connection, Some(path.to_path_buf()))
+    }
+
+    /// An ephemeral database in memory.
+    pub fn in_memory() -> Result<Store, StoreError> {
+        let connection = Connection::open_in_memory().map_err(|e| StoreError::new(StoreErrorKind::Open, e))?;
+        Store::finish(connection, None)
+    }
+
+    fn finish(mut connection: Connection, path: Option<PathBuf>) -> Result<Store, StoreError> {
+        connection.pragma_update(None, "foreign_keys", "ON").map_err(|e| StoreError::new(StoreErrorKind::Open, e))?;
+        // Every statement the domain runs stays prepared.
+        connection.set_prepared_statement_cache_capacity(256);
+        migrate(&mut connection)?;
+        Ok(Store { connection: Mutex::new(connection), path })
+    }
+
+    /// The database file, or `None` in memory.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Whether the store forgets everything when dropped.
+    pub fn is_ephemeral(&self) -> bool {
+        self.path.is_none()
+    }
+
+    /// The journal mode SQLite reports: `wal` for a file, `memory` in
+    /// memory.
+    pub fn journal_mode(&self) -> String {
+        self.lock().query_row("PRAGMA journal_mode", [], |row| row.get(0)).unwrap_or_default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic inside a transaction rolled it back when the transaction
+        // was dropped, so the connection is consistent: poisoning carries
+        // no information here.
+        self.connection.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction, committed when `f`
+    /// returns `Ok` and rolled back otherwise.
+    pub(crate) fn write<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, crate::repo::Fail>,
+    ) -> Result<T, crate::repo::Fail> {
+        let mut connection = self.lock();
+        let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = f(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+}
+
+fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
+    let fail = |e: rusqlite::Error| StoreError::new(StoreErrorKind::Migrate, e);
+    let version: usize = connection.query_row("PRAGMA user_version", [], |row| row.get(0)).map_err(fail)?;
+    if version > MIGRATIONS.len() {
+        return Err(StoreError::new(
+            StoreErrorKind::NewerSchema,
+            format!("schema version {version}, this emulator knows up to {}", MIGRATIONS.len()),
+        ));
+    }
+    let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(fail)?;
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+        tx.execute_batch(sql).map_err(fail)?;
+        tx.pragma_update(None, "user_version", index + 1).map_err(fail)?;
+    }
+    tx.commit().map_err(fail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_in_memory_store_is_migrated_and_ephemeral() {
+        let store = Store::in_memory().unwrap();
+        assert!(store.is_ephemeral());
+        assert_eq!(store.journal_mode(), "memory");
+        let version: usize = store.lock().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, MIGRATIONS.len());
+        let fk: i64 = store.lock().query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+        assert_eq!(fk, 1);
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let mut connection = Connection::open_in_memory().unwrap();
+        connection.pragma_update(None, "user_version", MIGRATIONS.len() + 1).unwrap();
+        let error = migrate(&mut connection).unwrap_err();
+        assert_eq!(error.kind(), StoreErrorKind::NewerSchema);
+    }
+}
