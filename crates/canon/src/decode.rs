@@ -206,11 +206,12 @@ pub fn decode(http_status: u16, headers: &HeaderMap, body: &[u8]) -> Decoded {
 
 /// [`decode`] with `now` as the base for an HTTP-date `Retry-After`.
 pub fn decode_at(now: SystemTime, http_status: u16, headers: &HeaderMap, body: &[u8]) -> Decoded {
-    let header_hints = HeaderHints::read(headers, now);
-    let problem_content_type = headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/problem+json"));
+    let header_hints = if headers.is_empty() { HeaderHints::default() } else { HeaderHints::read(headers, now) };
+    let problem_content_type = !headers.is_empty()
+        && headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/problem+json"));
     let body_only = decode_body(http_status, problem_content_type, body, 0);
     let mut status = body_only.status;
     if status.retry_info().is_none() {
@@ -243,9 +244,15 @@ fn decode_body(http: u16, problem_content_type: bool, body: &[u8], depth: u8) ->
     let trimmed = body.trim_ascii();
     let decoded = match trimmed.first() {
         None => None,
-        Some(b'{') => serde_json::from_slice::<Fields<'_>>(trimmed)
-            .ok()
-            .map(|fields| decode_object(&fields, http, problem_content_type)),
+        // From a str when the body is UTF-8, so that the raw values are
+        // not validated again one by one.
+        Some(b'{') => match std::str::from_utf8(trimmed) {
+            Ok(text) => fields_from_str(text),
+            Err(_) => {
+                serde_json::from_slice::<Fields<'_>>(trimmed).ok().and_then(|fields| fields.with_raw_details(trimmed))
+            }
+        }
+        .map(|fields| decode_object(&fields, http, problem_content_type)),
         Some(b'[') => decode_array(trimmed, http),
         Some(_) => None,
     };
@@ -282,48 +289,121 @@ fn nested(message: &str, http: u16, depth: u8) -> Option<BodyOnly> {
 #[derive(Deserialize, Default)]
 struct Fields<'a> {
     #[serde(borrow, default)]
-    code: Option<&'a RawValue>,
+    code: Option<Scalar<'a>>,
     #[serde(borrow, default)]
-    status: Option<&'a RawValue>,
+    status: Option<Scalar<'a>>,
     #[serde(borrow, default)]
-    message: Option<&'a RawValue>,
+    message: Option<Scalar<'a>>,
     #[serde(borrow, default)]
-    details: Option<&'a RawValue>,
+    details: Option<DetailsField<'a>>,
     #[serde(borrow, default)]
     error: Option<&'a RawValue>,
     #[serde(borrow, default)]
     errors: Option<&'a RawValue>,
     #[serde(borrow, default)]
-    exception_class: Option<&'a RawValue>,
+    exception_class: Option<Scalar<'a>>,
     #[serde(borrow, default)]
-    request_id: Option<&'a RawValue>,
+    request_id: Option<Scalar<'a>>,
     #[serde(borrow, default)]
     info: Option<&'a RawValue>,
     #[serde(borrow, default)]
     invalid_fields: Option<&'a RawValue>,
     #[serde(borrow, default, rename = "type")]
-    problem_type: Option<&'a RawValue>,
+    problem_type: Option<Scalar<'a>>,
     #[serde(borrow, default)]
-    title: Option<&'a RawValue>,
+    title: Option<Scalar<'a>>,
     #[serde(borrow, default)]
-    detail: Option<&'a RawValue>,
+    detail: Option<Scalar<'a>>,
     #[serde(borrow, default)]
-    instance: Option<&'a RawValue>,
+    instance: Option<Scalar<'a>>,
     #[serde(borrow, default)]
-    msg: Option<&'a RawValue>,
+    msg: Option<Scalar<'a>>,
 }
 
-/// A JSON string's text, when the raw value is a string.
-fn text<'a>(raw: Option<&'a RawValue>) -> Option<Cow<'a, str>> {
+/// A member that canon reads as a string or an integer. It is read in the
+/// same pass as the rest of the object, without keeping its raw text: a
+/// string borrows from the body when it has no escapes.
+enum Scalar<'a> {
+    Text(Cow<'a, str>),
+    Integer(i64),
+    /// A fraction, a number beyond int64, a boolean, an object or an array.
+    Other,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Scalar<'a>, D::Error> {
+        struct Visitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visitor<'a> {
+            type Value = Scalar<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Scalar<'a>, E> {
+                Ok(Scalar::Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Scalar<'a>, E> {
+                Ok(Scalar::Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Scalar<'a>, E> {
+                Ok(Scalar::Text(Cow::Owned(v)))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Scalar<'a>, E> {
+                Ok(Scalar::Integer(v))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Scalar<'a>, E> {
+                Ok(i64::try_from(v).map_or(Scalar::Other, Scalar::Integer))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Scalar<'a>, E> {
+                // serde_json reads `-0` as a float; as text it is the integer 0.
+                Ok(if v == 0.0 && v.is_sign_negative() { Scalar::Integer(0) } else { Scalar::Other })
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Scalar<'a>, E> {
+                Ok(Scalar::Other)
+            }
+            fn visit_unit<E>(self) -> Result<Scalar<'a>, E> {
+                Ok(Scalar::Other)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar<'a>, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Other)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Scalar<'a>, A::Error> {
+                while map.next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Other)
+            }
+        }
+        deserializer.deserialize_any(Visitor(std::marker::PhantomData))
+    }
+}
+
+/// A member's text, when it is a string.
+fn text<'a>(member: Option<&Scalar<'a>>) -> Option<Cow<'a, str>> {
+    match member? {
+        Scalar::Text(text) => Some(text.clone()),
+        _ => None,
+    }
+}
+
+/// A raw value's text, when it is a string.
+fn raw_text(raw: Option<&RawValue>) -> Option<Cow<'_, str>> {
     let raw = raw?;
     if !raw.get().starts_with('"') {
         return None;
     }
-    serde_json::from_str::<crate::wire::CowStr<'a>>(raw.get()).ok().map(|s| s.0)
+    serde_json::from_str::<crate::wire::CowStr<'_>>(raw.get()).ok().map(|s| s.0)
 }
 
-/// A JSON integer (a number, or a string of digits).
-fn integer(raw: Option<&RawValue>) -> Option<i64> {
+/// A member's integer: a number, or a string of digits.
+fn integer(member: Option<&Scalar<'_>>) -> Option<i64> {
+    match member? {
+        Scalar::Integer(n) => Some(*n),
+        Scalar::Text(text) => text.trim().parse().ok(),
+        Scalar::Other => None,
+    }
+}
+
+/// A raw value's integer: a number, or a string of digits.
+fn raw_integer(raw: Option<&RawValue>) -> Option<i64> {
     let raw = raw?.get();
     match raw.as_bytes().first()? {
         b'"' => serde_json::from_str::<Cow<'_, str>>(raw).ok()?.trim().parse().ok(),
@@ -337,26 +417,101 @@ fn is_object(raw: Option<&RawValue>) -> bool {
 
 /// Reads a `details` array. Anything that is not an array is kept as one
 /// unknown detail, so that nothing is lost.
-fn details_of(raw: Option<&RawValue>) -> Vec<Detail> {
-    let Some(raw) = raw else { return Vec::new() };
-    match serde_json::from_str::<Vec<&RawValue>>(raw.get()) {
-        Ok(items) => items.into_iter().map(Detail::from_raw).collect(),
-        Err(_) if raw.get() == "null" => Vec::new(),
-        Err(_) => vec![Detail::Unknown(UnknownDetail::from_raw(raw.to_owned()))],
+fn details_of(field: Option<&DetailsField<'_>>) -> Vec<Detail> {
+    match field {
+        Some(DetailsField::Items(items)) => items.iter().copied().map(Detail::from_raw).collect(),
+        Some(DetailsField::Other(raw)) => vec![Detail::Unknown(UnknownDetail::from_raw((*raw).to_owned()))],
+        Some(DetailsField::NotArray) | None => Vec::new(),
+    }
+}
+
+/// A `details` member: the items of an array, each as raw JSON, split in
+/// the same pass that reads the other members; or, when it is not an
+/// array, its raw text (see [`Fields::with_raw_details`]).
+enum DetailsField<'a> {
+    Items(Vec<&'a RawValue>),
+    Other(&'a RawValue),
+    /// Not an array; its text is not known yet.
+    NotArray,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for DetailsField<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<DetailsField<'a>, D::Error> {
+        struct Visitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visitor<'a> {
+            type Value = DetailsField<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<DetailsField<'a>, A::Error> {
+                let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(4));
+                while let Some(item) = seq.next_element::<&'de RawValue>()? {
+                    items.push(item);
+                }
+                Ok(DetailsField::Items(items))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<DetailsField<'a>, A::Error> {
+                while map.next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?.is_some() {}
+                Ok(DetailsField::NotArray)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<DetailsField<'a>, E> {
+                Ok(DetailsField::NotArray)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<DetailsField<'a>, E> {
+                Ok(DetailsField::NotArray)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<DetailsField<'a>, E> {
+                Ok(DetailsField::NotArray)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<DetailsField<'a>, E> {
+                Ok(DetailsField::NotArray)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<DetailsField<'a>, E> {
+                Ok(DetailsField::NotArray)
+            }
+            fn visit_unit<E>(self) -> Result<DetailsField<'a>, E> {
+                Ok(DetailsField::NotArray)
+            }
+        }
+        deserializer.deserialize_any(Visitor(std::marker::PhantomData))
+    }
+}
+
+/// Reads the members of a JSON object.
+fn fields_from_str(text: &str) -> Option<Fields<'_>> {
+    serde_json::from_str::<Fields<'_>>(text).ok()?.with_raw_details(text.as_bytes())
+}
+
+impl<'a> Fields<'a> {
+    /// When `details` is not an array, reads the object again for its raw
+    /// text. Real bodies almost never do this, so the common case keeps its
+    /// single pass. `None` when the text cannot be had (it is not UTF-8), as
+    /// when the object is not JSON.
+    fn with_raw_details(mut self, object: &'a [u8]) -> Option<Fields<'a>> {
+        if matches!(self.details, Some(DetailsField::NotArray)) {
+            #[derive(Deserialize)]
+            struct RawDetails<'a> {
+                #[serde(borrow)]
+                details: Option<&'a RawValue>,
+            }
+            let raw = serde_json::from_slice::<RawDetails<'_>>(object).ok()?.details?;
+            self.details = Some(DetailsField::Other(raw));
+        }
+        Some(self)
     }
 }
 
 fn decode_object(f: &Fields<'_>, http: u16, problem_content_type: bool) -> BodyOnly {
-    if let Some(class) = text(f.exception_class) {
+    if let Some(class) = text(f.exception_class.as_ref()) {
         return decode_gcore(f, &class, http);
     }
     if is_object(f.error) {
-        if let Ok(inner) = serde_json::from_str::<Fields<'_>>(f.error.expect("checked").get()) {
+        if let Some(inner) = fields_from_str(f.error.expect("checked").get()) {
             return decode_google_inner(&inner, http);
         }
     }
     let has_problem_members = f.problem_type.is_some() || f.title.is_some() || f.detail.is_some();
-    let status_is_number = f.status.is_some_and(|s| !s.get().starts_with('"'));
+    let status_is_number = f.status.as_ref().is_some_and(|s| !matches!(s, Scalar::Text(_)));
     if problem_content_type || (has_problem_members && (status_is_number || f.status.is_none()) && f.code.is_none()) {
         return decode_problem(f, http);
     }
@@ -364,11 +519,11 @@ fn decode_object(f: &Fields<'_>, http: u16, problem_content_type: bool) -> BodyO
         return decode_bare(f, http);
     }
     // JSON of no known dialect: keep whatever reads as a message.
-    let message = text(f.message)
-        .or_else(|| text(f.error))
-        .or_else(|| text(f.detail))
-        .or_else(|| text(f.title))
-        .or_else(|| text(f.msg))
+    let message = text(f.message.as_ref())
+        .or_else(|| raw_text(f.error))
+        .or_else(|| text(f.detail.as_ref()))
+        .or_else(|| text(f.title.as_ref()))
+        .or_else(|| text(f.msg.as_ref()))
         .map(Cow::into_owned)
         .unwrap_or_default();
     let code = code_from_http(http);
@@ -391,8 +546,8 @@ fn http_or(http: u16, code: Code) -> u16 {
 /// AIP-193 bare (code is the HTTP status) or grpc-gateway (code is the
 /// gRPC number).
 fn decode_bare(f: &Fields<'_>, http: u16) -> BodyOnly {
-    let named = text(f.status).and_then(|name| Code::from_name(&name));
-    let number = integer(f.code);
+    let named = text(f.status.as_ref()).and_then(|name| Code::from_name(&name));
+    let number = integer(f.code.as_ref());
     let is_grpc_number = named.is_none() && number.is_some_and(|n| (0..=16).contains(&n));
     let (code, dialect, body_http) = if let Some(code) = named {
         let body_http = number.and_then(|n| u16::try_from(n).ok()).filter(|n| *n >= 100);
@@ -406,21 +561,21 @@ fn decode_bare(f: &Fields<'_>, http: u16) -> BodyOnly {
         (code_from_http(http), Dialect::Aip193, None)
     };
     // grpc-gateway v1 put the message in `error` as well as `message`.
-    let message = text(f.message).or_else(|| text(f.error)).map(Cow::into_owned).unwrap_or_default();
+    let message = text(f.message.as_ref()).or_else(|| raw_text(f.error)).map(Cow::into_owned).unwrap_or_default();
     let http_status = if http != 0 { http } else { body_http.unwrap_or(code.http_status()) };
     BodyOnly {
         dialect,
         http_status,
-        status: Status::with_details(code, message, details_of(f.details)),
+        status: Status::with_details(code, message, details_of(f.details.as_ref())),
         additional: Vec::new(),
     }
 }
 
 /// The inside of `{"error": {...}}`: wrapped or legacy.
 fn decode_google_inner(inner: &Fields<'_>, http: u16) -> BodyOnly {
-    let named = text(inner.status).and_then(|name| Code::from_name(&name));
-    let body_http = integer(inner.code).and_then(|n| u16::try_from(n).ok()).filter(|n| (100..600).contains(n));
-    let mut details = details_of(inner.details);
+    let named = text(inner.status.as_ref()).and_then(|name| Code::from_name(&name));
+    let body_http = integer(inner.code.as_ref()).and_then(|n| u16::try_from(n).ok()).filter(|n| (100..600).contains(n));
+    let mut details = details_of(inner.details.as_ref());
     let legacy = legacy_errors(inner.errors);
     let dialect = if legacy.is_some() { Dialect::GoogleLegacy } else { Dialect::GoogleWrapped };
     let mut legacy_code = None;
@@ -432,7 +587,7 @@ fn decode_google_inner(inner: &Fields<'_>, http: u16) -> BodyOnly {
     }
     let http_code = if http != 0 { http } else { body_http.unwrap_or(0) };
     let code = named.or(legacy_code).unwrap_or_else(|| code_from_http(http_code));
-    let message = text(inner.message).map(Cow::into_owned).unwrap_or_default();
+    let message = text(inner.message.as_ref()).map(Cow::into_owned).unwrap_or_default();
     BodyOnly {
         dialect,
         http_status: http_or(http_code, code),
@@ -503,7 +658,7 @@ fn decode_array(body: &[u8], http: u16) -> Option<BodyOnly> {
     let mut decoded: Vec<BodyOnly> = items
         .iter()
         .filter(|item| is_object(item.error))
-        .filter_map(|item| serde_json::from_str::<Fields<'_>>(item.error?.get()).ok())
+        .filter_map(|item| fields_from_str(item.error?.get()))
         .map(|inner| decode_google_inner(&inner, http))
         .collect();
     if decoded.is_empty() {
@@ -520,17 +675,17 @@ fn decode_array(body: &[u8], http: u16) -> Option<BodyOnly> {
 
 /// RFC 9457 problem details.
 fn decode_problem(f: &Fields<'_>, http: u16) -> BodyOnly {
-    let body_http = integer(f.status).and_then(|n| u16::try_from(n).ok()).filter(|n| (100..600).contains(n));
+    let body_http = integer(f.status.as_ref()).and_then(|n| u16::try_from(n).ok()).filter(|n| (100..600).contains(n));
     let http_code = if http != 0 { http } else { body_http.unwrap_or(0) };
-    let named = text(f.code).and_then(|name| Code::from_name(&name));
+    let named = text(f.code.as_ref()).and_then(|name| Code::from_name(&name));
     let code = named.unwrap_or_else(|| code_from_http(http_code));
-    let title = text(f.title).map(Cow::into_owned).unwrap_or_default();
-    let message = text(f.detail).map(Cow::into_owned).unwrap_or_else(|| title.clone());
-    let mut details = details_of(f.details);
-    if let Some(url) = text(f.problem_type).filter(|t| t != "about:blank" && !t.is_empty()) {
+    let title = text(f.title.as_ref()).map(Cow::into_owned).unwrap_or_default();
+    let message = text(f.detail.as_ref()).map(Cow::into_owned).unwrap_or_else(|| title.clone());
+    let mut details = details_of(f.details.as_ref());
+    if let Some(url) = text(f.problem_type.as_ref()).filter(|t| t != "about:blank" && !t.is_empty()) {
         details.push(Detail::Help(Help { links: vec![HelpLink { description: title, url: url.into_owned() }] }));
     }
-    if let Some(instance) = text(f.instance).filter(|i| !i.is_empty()) {
+    if let Some(instance) = text(f.instance.as_ref()).filter(|i| !i.is_empty()) {
         details.push(Detail::ResourceInfo(ResourceInfo {
             resource_name: instance.into_owned(),
             ..ResourceInfo::default()
@@ -547,15 +702,50 @@ fn decode_problem(f: &Fields<'_>, http: u16) -> BodyOnly {
 /// A JSON value as a metadata string: strings as they are, the rest as
 /// compact JSON.
 fn metadata_text(raw: &RawValue) -> String {
-    match serde_json::from_str::<String>(raw.get()) {
-        Ok(s) => s,
-        Err(_) => serde_json::from_str::<serde_json::Value>(raw.get()).map(|v| v.to_string()).unwrap_or_default(),
+    let json = raw.get();
+    if json.starts_with('"') {
+        return serde_json::from_str::<String>(json).unwrap_or_default();
+    }
+    // Integers, booleans and null are their own compact JSON text. Reading
+    // them as a string first, as before, built (and dropped) an error.
+    let digits = json.strip_prefix('-').unwrap_or(json);
+    let canonical_integer = (digits == "0" || (!digits.starts_with('0') && json != "-0"))
+        && !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && json.parse::<i64>().is_ok();
+    if canonical_integer || matches!(json, "true" | "false" | "null") {
+        return json.to_owned();
+    }
+    serde_json::from_str::<serde_json::Value>(json).map(|v| v.to_string()).unwrap_or_default()
+}
+
+/// The members of a JSON object in order, keys borrowed when they have no
+/// escapes.
+struct ObjectEntries<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for ObjectEntries<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<ObjectEntries<'a>, D::Error> {
+        struct Visitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visitor<'a> {
+            type Value = ObjectEntries<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<ObjectEntries<'a>, A::Error> {
+                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(4));
+                while let Some((key, value)) = map.next_entry::<crate::wire::CowStr<'de>, &'de RawValue>()? {
+                    entries.push((key.0, value));
+                }
+                Ok(ObjectEntries(entries))
+            }
+        }
+        deserializer.deserialize_map(Visitor(std::marker::PhantomData))
     }
 }
 
 /// Gcore's envelope.
 fn decode_gcore(f: &Fields<'_>, class: &str, http: u16) -> BodyOnly {
-    let message = text(f.message).map(Cow::into_owned).unwrap_or_default();
+    let message = text(f.message.as_ref()).map(Cow::into_owned).unwrap_or_default();
     let row = gcore::row_for_class(class, &message);
     let (code, reason, row_http) = match row {
         Some(row) => (row.code, Cow::Borrowed(row.reason), row.http_status),
@@ -566,10 +756,10 @@ fn decode_gcore(f: &Fields<'_>, class: &str, http: u16) -> BodyOnly {
     };
     let mut metadata = BTreeMap::new();
     metadata.insert(gcore::EXCEPTION_CLASS_KEY.to_owned(), class.to_owned());
-    let info: Option<BTreeMap<String, &RawValue>> = f.info.and_then(|raw| serde_json::from_str(raw.get()).ok());
+    let info = f.info.and_then(|raw| serde_json::from_str::<ObjectEntries<'_>>(raw.get()).ok());
     if let Some(info) = &info {
-        for (key, value) in info {
-            metadata.insert(key.clone(), metadata_text(value));
+        for (key, value) in &info.0 {
+            metadata.insert(key.as_ref().to_owned(), metadata_text(value));
         }
     } else if let Some(raw) = f.info.filter(|r| r.get() != "null") {
         metadata.insert("info".to_owned(), metadata_text(raw));
@@ -593,11 +783,12 @@ fn decode_gcore(f: &Fields<'_>, class: &str, http: u16) -> BodyOnly {
         }
     }
     if row.is_some_and(|r| r.reason == "QUOTA_LIMIT_EXCEEDED") {
-        let get = |key: &str| info.as_ref().and_then(|i| i.get(key).copied());
+        // The last of duplicate keys wins, as in the metadata.
+        let get = |key: &str| info.as_ref().and_then(|i| i.0.iter().rev().find(|(k, _)| k == key).map(|(_, v)| *v));
         let violation = QuotaViolation {
             subject: get("quota_name").map(metadata_text).unwrap_or_default(),
             description: message.clone(),
-            quota_value: integer(get("limit")).unwrap_or_default(),
+            quota_value: raw_integer(get("limit")).unwrap_or_default(),
             ..QuotaViolation::default()
         };
         details.push(Detail::QuotaFailure(QuotaFailure { violations: vec![violation] }));
@@ -606,7 +797,7 @@ fn decode_gcore(f: &Fields<'_>, class: &str, http: u16) -> BodyOnly {
         0,
         Detail::ErrorInfo(ErrorInfo { reason: reason.into_owned(), domain: gcore::DOMAIN.to_owned(), metadata }),
     );
-    if let Some(id) = text(f.request_id).filter(|id| !id.is_empty()) {
+    if let Some(id) = text(f.request_id.as_ref()).filter(|id| !id.is_empty()) {
         details.push(Detail::RequestInfo(RequestInfo::new(id.into_owned())));
     }
     BodyOnly {

@@ -85,7 +85,7 @@ macro_rules! standard_details {
             /// (`type.googleapis.com/`, or none): the type is the part after
             /// the last `/`.
             pub fn from_type_url(url: &str) -> Option<DetailKind> {
-                let name = url.rsplit('/').next().unwrap_or(url);
+                let name = url.rfind('/').map_or(url, |slash| &url[slash + 1..]);
                 match name { $( $proto => Some(DetailKind::$name), )* _ => None }
             }
         }
@@ -447,7 +447,7 @@ impl UnknownDetail {
     /// An unknown detail from its JSON text. The type URL is read from
     /// `@type`; it is empty when there is none.
     pub fn from_raw(json: Box<RawValue>) -> UnknownDetail {
-        let type_url = probe_type_url(json.get()).unwrap_or_default();
+        let type_url = probe_type_url(json.get()).map(std::borrow::Cow::into_owned).unwrap_or_default();
         UnknownDetail { type_url, json }
     }
 
@@ -589,14 +589,40 @@ accessor! {
     as_localized_message => LocalizedMessage,
 }
 
-/// Reads `@type` without building the rest.
-fn probe_type_url(json: &str) -> Option<String> {
+/// Reads `@type` without building the rest. Writers put `@type` first
+/// (protobuf's JSON printer does, and so does canon), so a detail that
+/// starts with it is read without a scan; any other is read by a probe
+/// that skips the rest of the object.
+fn probe_type_url(json: &str) -> Option<std::borrow::Cow<'_, str>> {
+    if let Some(url) = leading_type_url(json) {
+        return Some(std::borrow::Cow::Borrowed(url));
+    }
     #[derive(Deserialize)]
     struct Probe<'a> {
         #[serde(rename = "@type", borrow)]
         type_url: Option<std::borrow::Cow<'a, str>>,
     }
-    serde_json::from_str::<Probe<'_>>(json).ok()?.type_url.map(|c| c.into_owned())
+    serde_json::from_str::<Probe<'_>>(json).ok()?.type_url
+}
+
+/// The `@type` of a JSON object whose first member it is, when it is a
+/// string without escapes. `json` is valid JSON (a raw value).
+fn leading_type_url(json: &str) -> Option<&str> {
+    let bytes = json.as_bytes();
+    let mut at = 0;
+    let mut expect = |token: &[u8]| {
+        while matches!(bytes.get(at), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            at += 1;
+        }
+        let found = bytes[at..].starts_with(token);
+        at += token.len();
+        found
+    };
+    if !(expect(b"{") && expect(b"\"@type\"") && expect(b":") && expect(b"\"")) {
+        return None;
+    }
+    let len = bytes[at..].iter().position(|&b| b == b'"' || b == b'\\')?;
+    (bytes[at + len] == b'"').then(|| &json[at..at + len])
 }
 
 /// The fields of a standard detail in an `Any`, with `@type` accepted and

@@ -156,8 +156,14 @@ pub fn encode_with_http_status(status: &Status, encoding: Encoding, http_status:
 }
 
 /// The AIP-193 JSON of a list of details, as `explain` shows them.
+///
+/// A detail kept as text that a `serde_json::Value` cannot hold (a lone
+/// surrogate escape, a number beyond f64) becomes that text as a JSON
+/// string, and does not take the other details with it.
 pub fn details_json(status: &Status) -> serde_json::Value {
-    serde_json::to_value(Details(status.details())).unwrap_or(serde_json::Value::Null)
+    let one =
+        |detail: &Detail| serde_json::to_value(detail).unwrap_or_else(|_| serde_json::Value::String(detail.to_json()));
+    serde_json::Value::Array(status.details().iter().map(one).collect())
 }
 
 const JSON: &str = "application/json";

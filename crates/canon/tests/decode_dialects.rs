@@ -361,3 +361,28 @@ fn a_negative_retry_delay_is_no_hint() {
     assert_eq!(decoded.retry_delay(), None);
     assert_eq!(decoded.advice().retry, canon::RetryKind::Backoff);
 }
+
+#[test]
+fn details_a_json_value_cannot_hold_are_shown_as_their_text() {
+    // Valid JSON that serde_json::Value refuses: a lone surrogate escape and
+    // a number beyond f64. The other details must not be lost with them.
+    let table: &[(&[u8], &str)] = &[
+        (
+            br#"{"code":400,"status":"INVALID_ARGUMENT","message":"x","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"R","domain":"d"},{"@type":"type.googleapis.com/acme.Custom","s":"\ud800"}]}"#,
+            r#"{"@type":"type.googleapis.com/acme.Custom","s":"\ud800"}"#,
+        ),
+        (
+            br#"{"code":429,"status":"RESOURCE_EXHAUSTED","message":"q","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"R","domain":"d"},{"@type":"type.googleapis.com/google.rpc.QuotaFailure","violations":[{"quotaValue":1e400}]}]}"#,
+            r#"{"@type":"type.googleapis.com/google.rpc.QuotaFailure","violations":[{"quotaValue":1e400}]}"#,
+        ),
+    ];
+    for (body, kept) in table {
+        let decoded = decode_at(now(), 0, &HeaderMap::new(), body);
+        let shown = canon::encode::details_json(&decoded.status);
+        let expected = serde_json::json!([
+            {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "R", "domain": "d"},
+            kept,
+        ]);
+        assert_eq!(shown, expected);
+    }
+}
