@@ -169,7 +169,10 @@ pub fn details_json(status: &Status) -> serde_json::Value {
 const JSON: &str = "application/json";
 
 fn to_vec<T: Serialize>(value: &T) -> Vec<u8> {
-    serde_json::to_vec(value).expect("error bodies always serialize")
+    // Most error bodies are a few hundred bytes: one allocation, not several.
+    let mut body = Vec::with_capacity(512);
+    serde_json::to_writer(&mut body, value).expect("error bodies always serialize");
+    body
 }
 
 struct Details<'a>(&'a [Detail]);

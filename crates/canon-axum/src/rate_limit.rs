@@ -1,0 +1,283 @@
+//! [`RateLimitLayer`]: a token bucket per API key, answering
+//! `RESOURCE_EXHAUSTED` (429) when a key's bucket is empty.
+//!
+//! Each API key (the value of a configurable header, `Authorization` unless
+//! set) has a bucket of `burst` tokens that refills continuously at `burst`
+//! tokens per `period`. A request takes one token; a request that finds
+//! none is answered at once with:
+//!
+//! - code `RESOURCE_EXHAUSTED`, reason `RATE_LIMITED`, metadata `limit`,
+//!   `period` and `apiKeyHash`;
+//! - a QuotaFailure whose subject names the key as `apiKey:<hash>`: 8 hex
+//!   digits of a hash of the header value, never the secret itself;
+//! - a RetryInfo with the time until the bucket holds a token again
+//!   (rounded up to the millisecond), and the matching `Retry-After`
+//!   (whole seconds, rounded up).
+//!
+//! Requests without the header are not limited here: rejecting them is
+//! authentication's job, and [`OverloadLayer`](crate::OverloadLayer)
+//! bounds all traffic. Buckets that have refilled completely hold no
+//! information and are dropped when the table grows.
+//!
+//! ```
+//! use std::time::Duration;
+//! use canon_axum::RateLimitLayer;
+//! use http::HeaderName;
+//!
+//! // 100 requests a minute per key, read from `x-api-key`.
+//! let layer = RateLimitLayer::per_api_key(100, Duration::from_secs(60))
+//!     .key_header(HeaderName::from_static("x-api-key"));
+//! # let _ = layer;
+//! ```
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::response::Response;
+use canon::details::{ErrorInfo, QuotaFailure, QuotaViolation};
+use canon::{Code, ProtoDuration, Status};
+use http::Request;
+use http::header::{AUTHORIZATION, HeaderName};
+use tower::{Layer, Service};
+
+use crate::error::ApiError;
+use crate::future::ResponseFuture;
+use crate::reason;
+
+/// The table size below which buckets are never swept.
+const MIN_SWEEP_LEN: usize = 1024;
+
+/// A [`Layer`] that limits each API key's request rate. See the [module
+/// docs](self).
+#[derive(Clone)]
+pub struct RateLimitLayer {
+    header: HeaderName,
+    rate: Rate,
+    buckets: Arc<Mutex<Buckets>>,
+}
+
+impl RateLimitLayer {
+    /// Allows each key `burst` requests at once, refilled at `burst` per
+    /// `period`.
+    ///
+    /// # Panics
+    ///
+    /// When `burst` is 0 or `period` is zero.
+    pub fn per_api_key(burst: u32, period: Duration) -> RateLimitLayer {
+        assert!(burst > 0, "a rate limit needs a burst of at least one request");
+        assert!(!period.is_zero(), "a rate limit needs a non-zero period");
+        RateLimitLayer {
+            header: AUTHORIZATION,
+            rate: Rate { burst, period },
+            buckets: Arc::new(Mutex::new(Buckets { table: HashMap::new(), sweep_at: MIN_SWEEP_LEN })),
+        }
+    }
+
+    /// Reads the API key from `header` instead of `Authorization`.
+    pub fn key_header(mut self, header: HeaderName) -> RateLimitLayer {
+        self.header = header;
+        self
+    }
+
+    /// Takes a token for `key` at `now`, or says how long until there is one.
+    fn take(&self, key: &[u8], now: Instant) -> Result<(), Duration> {
+        let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
+        if buckets.table.len() >= buckets.sweep_at {
+            let rate = self.rate;
+            buckets.table.retain(|_, full_at| !rate.is_full(*full_at, now));
+            buckets.sweep_at = (buckets.table.len() * 2).max(MIN_SWEEP_LEN);
+        }
+        match buckets.table.get_mut(key) {
+            Some(full_at) => self.rate.take(full_at, now),
+            None => {
+                let mut full_at = now;
+                let taken = self.rate.take(&mut full_at, now);
+                buckets.table.insert(key.into(), full_at);
+                taken
+            }
+        }
+    }
+}
+
+impl fmt::Debug for RateLimitLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RateLimitLayer").field("header", &self.header).field("rate", &self.rate).finish_non_exhaustive()
+    }
+}
+
+impl<S> Layer<S> for RateLimitLayer {
+    type Service = RateLimit<S>;
+
+    fn layer(&self, inner: S) -> RateLimit<S> {
+        RateLimit { inner, layer: self.clone() }
+    }
+}
+
+/// The service of [`RateLimitLayer`].
+#[derive(Debug, Clone)]
+pub struct RateLimit<S> {
+    inner: S,
+    layer: RateLimitLayer,
+}
+
+impl<S, B> Service<Request<B>> for RateLimit<S>
+where
+    S: Service<Request<B>, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future, ()>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let key = request.headers().get(&self.layer.header).map(|value| value.as_bytes()).filter(|k| !k.is_empty());
+        match key.map(|key| (key, self.layer.take(key, Instant::now()))) {
+            Some((key, Err(wait))) => ResponseFuture::rejected(rate_limited(key, self.layer.rate, wait)),
+            _ => ResponseFuture::admitted(self.inner.call(request), ()),
+        }
+    }
+}
+
+struct Buckets {
+    /// Each key's bucket, as the time at which it will be full again.
+    table: HashMap<Box<[u8]>, Instant>,
+    /// The table size at which full buckets are next swept out.
+    sweep_at: usize,
+}
+
+/// `burst` requests per `period`, at most `burst` at once.
+///
+/// The bucket is kept the way the generic cell rate algorithm keeps it, in
+/// exact time arithmetic: a request costs `period / burst` of time, and a
+/// bucket is the instant at which it will be full again. A request is
+/// allowed when that instant is at most `period - cost` away.
+#[derive(Debug, Clone, Copy)]
+struct Rate {
+    burst: u32,
+    period: Duration,
+}
+
+impl Rate {
+    fn cost(self) -> Duration {
+        self.period / self.burst
+    }
+
+    fn is_full(self, full_at: Instant, now: Instant) -> bool {
+        full_at <= now
+    }
+
+    /// Takes a token from the bucket that is full at `full_at`, or gives
+    /// the wait until one is there, rounded up to the millisecond.
+    fn take(self, full_at: &mut Instant, now: Instant) -> Result<(), Duration> {
+        let cost = self.cost();
+        let tolerance = self.period.saturating_sub(cost);
+        let pending = full_at.saturating_duration_since(now);
+        if pending <= tolerance {
+            *full_at = (*full_at).max(now) + cost;
+            return Ok(());
+        }
+        let wait = pending - tolerance;
+        Err(Duration::from_millis(wait.as_nanos().div_ceil(1_000_000) as u64))
+    }
+}
+
+/// `RATE_LIMITED` for the key, to be retried after `wait`.
+fn rate_limited(key: &[u8], rate: Rate, wait: Duration) -> ApiError {
+    let hash = key_hash(key);
+    let period = ProtoDuration::from_std(rate.period).to_string();
+    let limit = rate.burst.to_string();
+    Status::builder(
+        Code::ResourceExhausted,
+        format!("Rate limit of {limit} requests per {period} exceeded for this API key."),
+    )
+    .detail(
+        ErrorInfo::new(reason::RATE_LIMITED, "")
+            .with_metadata("limit", limit.as_str())
+            .with_metadata("period", period.as_str())
+            .with_metadata("apiKeyHash", hash.as_str()),
+    )
+    .detail(QuotaFailure {
+        violations: vec![QuotaViolation::new(format!("apiKey:{hash}"), format!("{limit} requests per {period}"))],
+    })
+    .retry_delay(wait)
+    .build()
+    .into()
+}
+
+/// 8 hex digits that name a key without revealing it: FNV-1a (64 bits)
+/// folded to 32. Stable across processes, so support can match it.
+fn key_hash(key: &[u8]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for &byte in key {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{:08x}", (hash >> 32) as u32 ^ hash as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(millis: u64) -> Duration {
+        Duration::from_millis(millis)
+    }
+
+    #[test]
+    fn a_bucket_allows_the_burst_then_refills_at_the_rate() {
+        // 2 requests per second: a burst of 2, then one every 500 ms.
+        let layer = RateLimitLayer::per_api_key(2, Duration::from_secs(1));
+        let start = Instant::now();
+        let table: &[(u64, Result<(), Duration>)] = &[
+            (0, Ok(())),
+            (0, Ok(())),
+            (0, Err(ms(500))),
+            (100, Err(ms(400))),
+            (499, Err(ms(1))),
+            (500, Ok(())),
+            (500, Err(ms(500))),
+            (1_000, Ok(())),
+            // A long pause refills to the burst, not beyond.
+            (10_000, Ok(())),
+            (10_000, Ok(())),
+            (10_000, Err(ms(500))),
+        ];
+        for &(at, expected) in table {
+            assert_eq!(layer.take(b"APIKey one", start + ms(at)), expected, "at {at} ms");
+        }
+        assert_eq!(layer.take(b"APIKey two", start + ms(10_000)), Ok(()), "keys have their own buckets");
+    }
+
+    #[test]
+    fn full_buckets_are_swept_when_the_table_grows() {
+        let layer = RateLimitLayer::per_api_key(1, Duration::from_secs(1));
+        let start = Instant::now();
+        for key in 0..MIN_SWEEP_LEN as u32 {
+            let _ = layer.take(&key.to_be_bytes(), start);
+        }
+        // Two seconds later every bucket is full again: the next take sweeps
+        // them all and keeps only its own.
+        assert_eq!(layer.take(b"late", start + Duration::from_secs(2)), Ok(()));
+        let buckets = layer.buckets.lock().unwrap();
+        assert_eq!(buckets.table.len(), 1);
+        assert_eq!(buckets.sweep_at, MIN_SWEEP_LEN);
+    }
+
+    #[test]
+    fn key_hashes_are_short_stable_and_differ_between_keys() {
+        // FNV-1a's published vectors: "" hashes to cbf29ce484222325 and
+        // "a" to af63dc4c8601ec8c; each is folded to 32 bits.
+        assert_eq!(key_hash(b""), format!("{:08x}", 0xcbf2_9ce4_u32 ^ 0x8422_2325_u32));
+        assert_eq!(key_hash(b"a"), format!("{:08x}", 0xaf63_dc4c_u32 ^ 0x8601_ec8c_u32));
+        let a = key_hash(b"APIKey 123$abc");
+        assert_eq!(a.len(), 8);
+        assert_eq!(a, key_hash(b"APIKey 123$abc"));
+        assert_ne!(a, key_hash(b"APIKey 123$abd"));
+    }
+}

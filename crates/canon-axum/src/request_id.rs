@@ -1,0 +1,478 @@
+//! Request ids: [`RequestId`] and [`RequestIdLayer`].
+//!
+//! Both provider pages promise a request id on every error, for support to
+//! trace. [`RequestIdLayer`] gives each request one:
+//!
+//! - it accepts a well-formed incoming `x-request-id` (1 to 128 characters
+//!   of `A-Z a-z 0-9 . _ : -`), or else generates a UUID v4;
+//! - it echoes the id in the response's `x-request-id` header, on every
+//!   response, successful or not;
+//! - it puts the id into every error body written inside it (RequestInfo
+//!   for AIP-193 and Google, `request_id` for Gcore), together with the
+//!   server's [`ErrorConfig`], which it makes current for the request;
+//! - it opens a `request` tracing span with fields `request_id`, `method`
+//!   and `path`, so that every event of the request carries the id;
+//! - it rewrites error responses that did not come from this crate into the
+//!   configured dialect (see [`ErrorConfig::with_foreign_errors_wrapped`]).
+//!
+//! Handlers read the id with the [`RequestId`] extractor, or anywhere inside
+//! the request with [`RequestId::current`].
+//!
+//! Wrap the whole router, so that the fallbacks run inside the layer and no
+//! route is boxed again on every request (as [`Router::layer`] does):
+//!
+//! ```no_run
+//! use axum::{Router, routing::get};
+//! use canon::Encoding;
+//! use canon_axum::{ErrorConfig, RequestId, RequestIdLayer};
+//! use tower::Layer;
+//!
+//! async fn whoami(request_id: RequestId) -> String {
+//!     format!("request {request_id}")
+//! }
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let router = Router::new().route("/whoami", get(whoami));
+//! let app = RequestIdLayer::new(ErrorConfig::new(Encoding::Aip193, "compute.example.dev")).layer(router);
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! axum::serve(listener, axum::ServiceExt::<axum::extract::Request>::into_make_service(app)).await
+//! # }
+//! ```
+//!
+//! [`ErrorLayers`](crate::ErrorLayers) does this, with every other layer.
+//!
+//! [`Router::layer`]: axum::Router::layer
+
+use std::cell::{Cell, RefCell};
+use std::convert::Infallible;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+
+use axum::BoxError;
+use axum::body::{Body, HttpBody};
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum::response::Response;
+use bytes::Bytes;
+use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue, TRANSFER_ENCODING};
+use http::request::Parts;
+use http::{Method, Request, StatusCode, Uri};
+use http_body_util::BodyExt;
+use pin_project_lite::pin_project;
+use rand::rngs::SmallRng;
+use rand::{RngCore, SeedableRng};
+use tokio::task::futures::TaskLocalFuture;
+use tower::{Layer, Service};
+use tracing::{Instrument, Span};
+
+use crate::config::ErrorConfig;
+use crate::context::{self, CONTEXT, Context};
+use crate::error::{self, ApiError, produced};
+
+/// The header a request id travels in, unless configured otherwise.
+pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The longest incoming request id that is accepted.
+pub const MAX_REQUEST_ID_LEN: usize = 128;
+
+/// The largest foreign error body read into DebugInfo.
+const MAX_FOREIGN_BODY: u64 = 4096;
+
+/// A request's id: well-formed, and ready to be sent as a header.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RequestId(HeaderValue);
+
+impl RequestId {
+    /// The id, if `value` is well-formed: 1 to [`MAX_REQUEST_ID_LEN`]
+    /// characters of `A-Z a-z 0-9 . _ : -`.
+    ///
+    /// ```
+    /// use canon_axum::RequestId;
+    ///
+    /// assert_eq!(RequestId::parse("req-42:a.b_c").unwrap().as_str(), "req-42:a.b_c");
+    /// assert!(RequestId::parse("").is_none());
+    /// assert!(RequestId::parse("has space").is_none());
+    /// assert!(RequestId::parse(&"x".repeat(129)).is_none());
+    /// ```
+    pub fn parse(value: &str) -> Option<RequestId> {
+        if !is_well_formed(value.as_bytes()) {
+            return None;
+        }
+        HeaderValue::from_str(value).ok().map(RequestId)
+    }
+
+    /// The id in a header value, if it is well-formed.
+    pub fn from_header_value(value: &HeaderValue) -> Option<RequestId> {
+        is_well_formed(value.as_bytes()).then(|| RequestId(value.clone()))
+    }
+
+    /// A new, unique id: a random UUID v4, drawn from a fast generator
+    /// that each thread seeds once from the operating system.
+    pub fn generate() -> RequestId {
+        let bytes = GENERATOR.with(|rng| {
+            let mut rng = rng.borrow_mut();
+            let high = u128::from(rng.next_u64()) << 64;
+            (high | u128::from(rng.next_u64())).to_le_bytes()
+        });
+        let uuid = uuid::Builder::from_random_bytes(bytes).into_uuid();
+        let mut buffer = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let text = uuid.hyphenated().encode_lower(&mut buffer);
+        RequestId(HeaderValue::from_str(text).expect("a UUID is a valid header value"))
+    }
+
+    /// The current request's id, anywhere inside a [`RequestIdLayer`]:
+    /// in a handler, an extractor, or an inner layer.
+    pub fn current() -> Option<RequestId> {
+        context::with_current(|context| context.map(|context| context.request_id.clone()))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        // Well-formed ids are ASCII, so this never falls back.
+        self.0.to_str().unwrap_or_default()
+    }
+
+    /// The id as a header value.
+    pub fn header_value(&self) -> &HeaderValue {
+        &self.0
+    }
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+fn is_well_formed(bytes: &[u8]) -> bool {
+    (1..=MAX_REQUEST_ID_LEN).contains(&bytes.len())
+        && bytes.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+}
+
+thread_local! {
+    static GENERATOR: RefCell<SmallRng> = RefCell::new(seeded_generator());
+}
+
+fn seeded_generator() -> SmallRng {
+    let mut seed = [0u8; 32];
+    seed[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    seed[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    SmallRng::from_seed(seed)
+}
+
+/// Extracts the request's id. Rejects with `INTERNAL` (and logs why) when
+/// no [`RequestIdLayer`] is installed; use `Option<RequestId>` to make it
+/// optional.
+impl<S: Send + Sync> FromRequestParts<S> for RequestId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(_parts: &mut Parts, _state: &S) -> Result<RequestId, ApiError> {
+        RequestId::current().ok_or_else(|| {
+            tracing::error!("the RequestId extractor needs a RequestIdLayer around the router");
+            produced::internal(None)
+        })
+    }
+}
+
+impl<S: Send + Sync> OptionalFromRequestParts<S> for RequestId {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(_parts: &mut Parts, _state: &S) -> Result<Option<RequestId>, Infallible> {
+        Ok(RequestId::current())
+    }
+}
+
+/// What every request of a [`RequestIdLayer`] shares.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub(crate) config: ErrorConfig,
+    header: HeaderName,
+    accept_incoming: bool,
+}
+
+/// A [`Layer`] that gives every request an id and makes the server's
+/// [`ErrorConfig`] current for it. See the [module docs](self).
+///
+/// A `RequestIdLayer` inside another one passes requests through: the
+/// outer one's id and configuration apply.
+#[derive(Debug, Clone)]
+pub struct RequestIdLayer {
+    settings: Arc<Settings>,
+}
+
+impl RequestIdLayer {
+    /// A layer for a server that writes its errors as `config` says, with
+    /// ids in [`REQUEST_ID_HEADER`], accepting well-formed incoming ones.
+    pub fn new(config: ErrorConfig) -> RequestIdLayer {
+        RequestIdLayer { settings: Arc::new(Settings { config, header: REQUEST_ID_HEADER, accept_incoming: true }) }
+    }
+
+    /// Reads and echoes the id in another header.
+    pub fn header(mut self, header: HeaderName) -> RequestIdLayer {
+        Arc::make_mut(&mut self.settings).header = header;
+        self
+    }
+
+    /// Whether a well-formed incoming id is used (the default) or every
+    /// request gets a fresh one.
+    pub fn accept_incoming(mut self, accept: bool) -> RequestIdLayer {
+        Arc::make_mut(&mut self.settings).accept_incoming = accept;
+        self
+    }
+
+    /// The configuration errors are written with.
+    pub fn config(&self) -> &ErrorConfig {
+        &self.settings.config
+    }
+}
+
+impl<S> Layer<S> for RequestIdLayer {
+    type Service = RequestIdService<S>;
+
+    fn layer(&self, inner: S) -> RequestIdService<S> {
+        RequestIdService { inner, settings: Arc::clone(&self.settings) }
+    }
+}
+
+/// The service of [`RequestIdLayer`].
+#[derive(Debug, Clone)]
+pub struct RequestIdService<S> {
+    inner: S,
+    settings: Arc<Settings>,
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for RequestIdService<S>
+where
+    S: Service<Request<ReqBody>, Response = http::Response<ResBody>>,
+    ResBody: HttpBody<Data = Bytes> + Send + 'static,
+    ResBody::Error: Into<BoxError>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = RequestIdFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> RequestIdFuture<S::Future> {
+        // Inside another RequestIdLayer: in its `call` (layers stacked
+        // directly) or in its future (a layer on a route of its router).
+        if CALLING.get() || context::is_set() {
+            return RequestIdFuture { state: State::Nested { future: self.inner.call(request) } };
+        }
+        let settings = &self.settings;
+        let incoming = request.headers().get(&settings.header).filter(|_| settings.accept_incoming);
+        let request_id = incoming.and_then(RequestId::from_header_value).unwrap_or_else(RequestId::generate);
+        let span = tracing::info_span!(
+            "request",
+            request_id = request_id.as_str(),
+            method = %request.method(),
+            path = request.uri().path(),
+        );
+        // No subscriber wants the span: keep none, which spares entering,
+        // leaving and dropping it (each a call into `log` when tracing's
+        // `log` feature is on, as it is in a default axum build).
+        let span = (!span.is_disabled()).then_some(span);
+        let method = request.method().clone();
+        let uri = request.uri().clone();
+        let context = Context { settings: Arc::clone(settings), request_id, rendered: Cell::new(false) };
+        // The context is current when the future is polled, which is where
+        // handlers and extractors run and where this crate's layers write
+        // their errors; `call` itself only runs inside the span.
+        let future = {
+            let _entered = span.as_ref().map(Span::enter);
+            let _calling = Calling::start();
+            self.inner.call(request)
+        };
+        RequestIdFuture { state: State::Running { future: CONTEXT.scope(context, future), span, method, uri } }
+    }
+}
+
+thread_local! {
+    /// Whether a [`RequestIdService`] is calling its inner service on this
+    /// thread.
+    static CALLING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Sets [`CALLING`] until dropped, panic or not.
+struct Calling;
+
+impl Calling {
+    fn start() -> Calling {
+        CALLING.set(true);
+        Calling
+    }
+}
+
+impl Drop for Calling {
+    fn drop(&mut self) {
+        CALLING.set(false);
+    }
+}
+
+pin_project! {
+    /// The response future of [`RequestIdService`].
+    pub struct RequestIdFuture<F> {
+        #[pin]
+        state: State<F>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<F> {
+        // Inside another RequestIdLayer, which does the work.
+        Nested { #[pin] future: F },
+        // The inner service at work, with the context current.
+        Running { #[pin] future: TaskLocalFuture<Context, F>, span: Option<Span>, method: Method, uri: Uri },
+        // Reading a foreign error's body for DebugInfo.
+        Reading { future: Pin<Box<dyn Future<Output = Response> + Send>> },
+    }
+}
+
+impl<F, ResBody, E> Future for RequestIdFuture<F>
+where
+    F: Future<Output = Result<http::Response<ResBody>, E>>,
+    ResBody: HttpBody<Data = Bytes> + Send + 'static,
+    ResBody::Error: Into<BoxError>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let reading = match self.as_mut().project().state.project() {
+            StateProj::Nested { future } => {
+                return future.poll(cx).map(|result| result.map(|response| response.map(Body::new)));
+            }
+            StateProj::Reading { future } => return future.as_mut().poll(cx).map(Ok),
+            StateProj::Running { mut future, span, method, uri } => {
+                let response = {
+                    let _entered = span.as_ref().map(Span::enter);
+                    std::task::ready!(future.as_mut().poll(cx))?
+                };
+                let context = future.take_value().expect("the context is taken once");
+                match finish(response, context, method, uri) {
+                    Finished::Done(response) => return Poll::Ready(Ok(response)),
+                    Finished::ReadBody(reading) => reading.instrument(span.clone().unwrap_or_else(Span::none)),
+                }
+            }
+        };
+        let mut reading: Pin<Box<dyn Future<Output = Response> + Send>> = Box::pin(reading);
+        let poll = reading.as_mut().poll(cx);
+        self.project().state.set(State::Reading { future: reading });
+        poll.map(Ok)
+    }
+}
+
+/// What is left to do once the inner service has answered.
+enum Finished<R> {
+    Done(Response),
+    /// A foreign error whose body goes into DebugInfo.
+    ReadBody(R),
+}
+
+/// Echoes the request id, and rewrites a foreign error response.
+fn finish<B>(
+    response: http::Response<B>,
+    context: Context,
+    method: &Method,
+    uri: &Uri,
+) -> Finished<impl Future<Output = Response> + Send + 'static>
+where
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    let foreign =
+        response.status().as_u16() >= 400 && !context.rendered.get() && context.config().wraps_foreign_errors();
+    if !foreign {
+        let mut response = response.map(Body::new);
+        response.headers_mut().insert(context.settings.header.clone(), context.request_id.0);
+        return Finished::Done(response);
+    }
+    let (parts, body) = response.into_parts();
+    if parts.status == StatusCode::METHOD_NOT_ALLOWED {
+        let error = produced::method_not_allowed(method, uri.path(), context.config());
+        return Finished::Done(wrap_foreign(parts, error, context));
+    }
+    if !context.config().debug_info() {
+        let error = produced::foreign(parts.status, None);
+        return Finished::Done(wrap_foreign(parts, error, context));
+    }
+    Finished::ReadBody(async move {
+        let text = read_text(body).await;
+        let error = produced::foreign(parts.status, text);
+        wrap_foreign(parts, error, context)
+    })
+}
+
+/// The error for a foreign response, with the original's headers except
+/// those that describe the old body (so `Allow`, `WWW-Authenticate` and
+/// `Retry-After` are kept), and the request id.
+fn wrap_foreign(parts: http::response::Parts, error: ApiError, context: Context) -> Response {
+    let mut rendered = error::render(error, Some(&context));
+    let mut headers = parts.headers;
+    for name in [CONTENT_TYPE, CONTENT_LENGTH, CONTENT_ENCODING, TRANSFER_ENCODING] {
+        headers.remove(name);
+    }
+    for (name, value) in rendered.headers() {
+        headers.insert(name.clone(), value.clone());
+    }
+    headers.insert(context.settings.header.clone(), context.request_id.0);
+    *rendered.headers_mut() = headers;
+    rendered
+}
+
+/// A short body as text, for DebugInfo.
+async fn read_text<B>(body: B) -> Option<String>
+where
+    B: HttpBody<Data = Bytes>,
+{
+    if body.size_hint().upper().is_none_or(|upper| upper > MAX_FOREIGN_BODY) {
+        return None;
+    }
+    let bytes = body.collect().await.ok()?.to_bytes();
+    let text = String::from_utf8_lossy(&bytes).trim().to_owned();
+    (!text.is_empty()).then_some(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn incoming_ids_are_accepted_only_when_well_formed() {
+        let long = "a".repeat(MAX_REQUEST_ID_LEN);
+        let too_long = "a".repeat(MAX_REQUEST_ID_LEN + 1);
+        let table: &[(&str, bool)] = &[
+            ("0b6c2f0e-5d4e-4a55-9a55-2c1c1f1e9d10", true),
+            ("req_1.2:3-4", true),
+            (&long, true),
+            ("", false),
+            (&too_long, false),
+            ("with space", false),
+            ("semi;colon", false),
+            ("slash/es", false),
+            ("ünïcode", false),
+        ];
+        for &(input, accepted) in table {
+            assert_eq!(RequestId::parse(input).is_some(), accepted, "{input:?}");
+            let header = HeaderValue::from_bytes(input.as_bytes()).ok();
+            assert_eq!(header.and_then(|h| RequestId::from_header_value(&h)).is_some(), accepted, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn generated_ids_are_distinct_well_formed_uuids_v4() {
+        let ids: std::collections::HashSet<String> =
+            (0..1000).map(|_| RequestId::generate().as_str().to_owned()).collect();
+        assert_eq!(ids.len(), 1000);
+        for id in &ids {
+            let uuid = uuid::Uuid::parse_str(id).expect("a UUID");
+            assert_eq!(uuid.get_version_num(), 4, "{id}");
+            assert_eq!(uuid.hyphenated().to_string(), *id, "lower-case hyphenated");
+            assert!(RequestId::parse(id).is_some());
+        }
+    }
+}
