@@ -8,10 +8,13 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod call;
 mod explain;
 mod input;
 mod lint;
 mod output;
+mod serve;
+mod simulate;
 
 /// The structured error model of cloud APIs, from the command line.
 #[derive(Debug, Parser)]
@@ -29,6 +32,15 @@ enum Command {
     /// Check an error response against AIP-193 and the provider envelopes;
     /// exits 1 when there is an error.
     Lint(lint::LintArgs),
+    /// Simulate retry strategies in outages: amplification, goodput,
+    /// recovery, latency, duplicates and hint adherence.
+    Simulate(simulate::SimulateArgs),
+    /// Send an HTTP request like curl, retrying by the server's hints; each
+    /// attempt goes to stderr, a failure is explained.
+    Call(call::CallArgs),
+    /// Run the GPU-cloud emulator: a CUDO-shaped API with AIP-193 errors,
+    /// SQLite storage, fault injection and a request journal.
+    Serve(serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +48,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Explain(args) => explain::run(&args),
         Command::Lint(args) => lint::run(&args),
+        Command::Simulate(args) => simulate::run(&args),
+        Command::Call(args) => call::run(&args),
+        Command::Serve(args) => serve::run(&args),
     };
     output::finish(result)
 }

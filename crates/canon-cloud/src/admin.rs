@@ -104,6 +104,12 @@ impl Cloud {
 }
 
 impl Admin<'_> {
+    /// The cloud this handle works on, for the admin operations of other
+    /// modules.
+    pub(crate) fn cloud(&self) -> &'_ Cloud {
+        self.cloud
+    }
+
     /// Makes sure the demo project ([`DEMO_PROJECT_ID`]) exists, that `key`
     /// is an API key of it with every scope, and that it has a GPU quota
     /// of [`DEFAULT_GPU_QUOTA`] for every GPU model in every data center
@@ -144,6 +150,8 @@ impl Admin<'_> {
                     (record, true)
                 }
             };
+            // Also for a key made by an earlier version, which kept no prefix.
+            record_key_prefix(cloud, tx, &api_key.id, key.trim())?;
             set_default_quotas(tx, DEMO_PROJECT_ID, DEFAULT_GPU_QUOTA, false)?;
             Ok(Bootstrap { project, api_key, created_project, created_key })
         })
@@ -211,6 +219,7 @@ impl Admin<'_> {
                 created_at: now,
             };
             repo::insert_api_key(tx, &api_key, &hash)?;
+            record_key_prefix(cloud, tx, &api_key.id, &secret)?;
             Ok(CreatedApiKey { api_key, secret: secret.clone() })
         })
     }
@@ -447,6 +456,16 @@ impl Admin<'_> {
     /// resource ids).
     pub fn reseed_ids(&self, seed: u64) {
         self.cloud.ids.reseed(seed);
+    }
+}
+
+/// Keeps the keyed hash of the part of a key before its first `$`, so that
+/// [`Cloud::is_key_cut_at_dollar`] can tell a key a shell cut short from an
+/// unknown one.
+fn record_key_prefix(cloud: &Cloud, tx: &rusqlite::Transaction<'_>, key_id: &str, key: &str) -> Res<()> {
+    match auth::prefix_before_dollar(key) {
+        Some(prefix) => repo::set_api_key_prefix(tx, key_id, &cloud.hasher.hash(prefix)),
+        None => Ok(()),
     }
 }
 

@@ -261,6 +261,24 @@ pub(crate) fn random_u64() -> u64 {
     u64::from_le_bytes(bytes)
 }
 
+/// The part of an API key before its first `$`, when the key has a `$`
+/// after at least one character: what is left of the key when a shell
+/// expands the rest as a variable (`APIKey 1234$abcd` in double quotes
+/// sends `APIKey 1234`). Gcore's permanent tokens have this shape, an id,
+/// a `$` and the secret, so the part is the token's id, not its secret.
+///
+/// ```
+/// use canon_cloud::auth::prefix_before_dollar;
+///
+/// assert_eq!(prefix_before_dollar("1234$abcd$ef"), Some("1234"));
+/// assert_eq!(prefix_before_dollar("$abcd"), None);
+/// assert_eq!(prefix_before_dollar("ck_0123"), None);
+/// ```
+pub fn prefix_before_dollar(key: &str) -> Option<&str> {
+    let end = key.find('$')?;
+    (end > 0).then(|| &key[..end])
+}
+
 /// A new API key: `ck_` and 40 hex digits (160 random bits).
 pub(crate) fn new_key_value() -> String {
     let mut bytes = [0u8; 20];

@@ -321,6 +321,21 @@ impl Cloud {
         }
     }
 
+    /// Whether `given`, which [`Cloud::authenticate`] refused, is a live
+    /// key cut short at its first `$` (see
+    /// [`auth::prefix_before_dollar`](crate::auth::prefix_before_dollar)):
+    /// the store keeps the keyed hash of that part of each key made since
+    /// the prefix table exists, never the part itself. A deleted key's part
+    /// is forgotten with it.
+    pub fn is_key_cut_at_dollar(&self, given: &str) -> Result<bool, Status> {
+        let given = given.trim();
+        if given.is_empty() || given.contains('$') {
+            return Ok(false);
+        }
+        let hash = self.hasher.hash(given);
+        self.run(|tx, _| repo::api_key_prefix_known(tx, &hash))
+    }
+
     /// Checks the scope, then the project.
     fn authorize(&self, who: &Principal, project_id: &str, scope: Scope) -> Result<(), Status> {
         if !who.scopes.contains(scope) {

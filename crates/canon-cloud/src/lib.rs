@@ -22,6 +22,8 @@
 //! - [`journal`]: a bounded ring of the requests answered.
 //! - [`admin`]: bootstrap, projects, keys, quotas, capacity, maintenance,
 //!   transitions and the clock, for the operator.
+//! - [`naming`]: the instance name templates a reseller may hold a
+//!   client to (Gcore's `allowed_name_templates`).
 //!
 //! # A tour
 //!
@@ -117,9 +119,11 @@ pub mod clock;
 mod cloud;
 pub mod errors;
 pub mod fault;
+pub mod http;
 pub mod ids;
 pub mod journal;
 pub mod model;
+pub mod naming;
 mod repo;
 mod sshkey;
 pub mod store;

@@ -391,6 +391,54 @@ pub(crate) fn delete_api_key(tx: &Transaction<'_>, id: &str) -> Res<bool> {
     Ok(exec(tx, "DELETE FROM api_keys WHERE id = ?1", [id])? == 1)
 }
 
+/// Records the keyed hash of the part of a key before its first `$`.
+pub(crate) fn set_api_key_prefix(tx: &Transaction<'_>, key_id: &str, prefix_hash: &[u8]) -> Res<()> {
+    exec(
+        tx,
+        "INSERT INTO api_key_prefixes (key_id, prefix_hash) VALUES (?1, ?2) \
+         ON CONFLICT (key_id) DO UPDATE SET prefix_hash = excluded.prefix_hash",
+        params![key_id, prefix_hash],
+    )?;
+    Ok(())
+}
+
+/// Whether a live key's part before its first `$` has this hash.
+pub(crate) fn api_key_prefix_known(tx: &Transaction<'_>, prefix_hash: &[u8]) -> Res<bool> {
+    Ok(cached(tx, "SELECT 1 FROM api_key_prefixes WHERE prefix_hash = ?1 LIMIT 1", [prefix_hash], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+// Name templates.
+
+/// A project's instance name templates; empty when it has none.
+pub(crate) fn name_templates(tx: &Transaction<'_>, project_id: &str) -> Res<Vec<String>> {
+    let text: Option<String> =
+        cached(tx, "SELECT templates FROM name_templates WHERE project_id = ?1", [project_id], |r| r.get(0))
+            .optional()?;
+    match text {
+        None => Ok(Vec::new()),
+        Some(text) => serde_json::from_str(&text)
+            .map_err(|e| Fail::Db(rusqlite::Error::FromSqlConversionFailure(0, Type::Text, Box::new(e)))),
+    }
+}
+
+/// Replaces a project's name templates; an empty list removes them.
+pub(crate) fn set_name_templates(tx: &Transaction<'_>, project_id: &str, templates: &[String]) -> Res<()> {
+    if templates.is_empty() {
+        exec(tx, "DELETE FROM name_templates WHERE project_id = ?1", [project_id])?;
+    } else {
+        let text = serde_json::to_string(templates).expect("strings serialize");
+        exec(
+            tx,
+            "INSERT INTO name_templates (project_id, templates) VALUES (?1, ?2) \
+             ON CONFLICT (project_id) DO UPDATE SET templates = excluded.templates",
+            params![project_id, text],
+        )?;
+    }
+    Ok(())
+}
+
 // Quotas and usage.
 
 /// GPUs of one model that a project holds in a data center.

@@ -95,7 +95,8 @@ impl std::error::Error for StoreError {}
 
 /// The schema, one migration per entry; `user_version` is the number of
 /// migrations applied.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE settings (
     key TEXT PRIMARY KEY,
     value BLOB NOT NULL
@@ -275,7 +276,24 @@ CREATE TABLE operations (
     version INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX operations_open ON operations(state) WHERE state IN ('PENDING', 'RUNNING');
-"#];
+"#,
+    r#"
+-- The keyed hash of the part of an API key before its first `$`, so that a
+-- key cut short there by a shell can be told from an unknown one.
+CREATE TABLE api_key_prefixes (
+    key_id TEXT PRIMARY KEY REFERENCES api_keys(id) ON DELETE CASCADE,
+    prefix_hash BLOB NOT NULL
+) STRICT;
+CREATE INDEX api_key_prefixes_hash ON api_key_prefixes(prefix_hash);
+
+-- A reseller client's instance name templates (Gcore's
+-- `allowed_name_templates`), as a JSON array.
+CREATE TABLE name_templates (
+    project_id TEXT PRIMARY KEY REFERENCES projects(id) ON DELETE CASCADE,
+    templates TEXT NOT NULL
+) STRICT;
+"#,
+];
 
 impl Store {
     /// Opens (creating if need be) the database file at `path`, in WAL mode

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Fuzzes `canon serve` with schemathesis against its own /openapi.json:
+# every response must be no 5xx, match its documented schema, have a
+# documented status code and content type.
+#
+# Usage: scripts/schemathesis.sh        (MAX_EXAMPLES=N to change the 40
+#                                         examples per operation)
+#
+# Creates a virtualenv at .venv-schemathesis (or reuses it), installs the
+# pinned schemathesis, builds `canon`, starts `canon serve --memory` with a
+# bootstrap key on a free port, and runs schemathesis twice: on the CUDO
+# surface (/v1, `Authorization: Bearer KEY`) and on the Gcore surface
+# (/cloud, `Authorization: APIKey KEY`). The admin API (/_canon) is left
+# out on purpose: announcing maintenance windows, setting capacity to zero
+# and adding fault rules make the emulated API answer 503 and break
+# connections, which is its job. Takes about a minute; exits non-zero on
+# any failure.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+root="$(pwd)"
+
+if [ ! -x .venv-schemathesis/bin/st ]; then
+    python3 -m venv .venv-schemathesis
+fi
+# Verified to install and pass here (2026-11).
+.venv-schemathesis/bin/pip install --quiet --disable-pip-version-check schemathesis==4.32.5
+
+cargo build -q -p canon-cli --bin canon
+canon="$(cargo metadata --format-version 1 --no-deps | .venv-schemathesis/bin/python -c \
+    'import json, sys; print(json.load(sys.stdin)["target_directory"])')/debug/canon"
+
+work="$(mktemp -d)"
+key="schemathesis-$(date +%s)-$$"
+"$canon" serve --memory --bootstrap-key "$key" --seed 1 --addr 127.0.0.1:0 >"$work/banner" 2>"$work/server.log" &
+server=$!
+trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+url=""
+for _ in $(seq 1 100); do
+    url="$(sed -n 's/^  URL *//p' "$work/banner")"
+    [ -n "$url" ] && break
+    sleep 0.1
+done
+if [ -z "$url" ]; then
+    echo "canon serve did not start:" >&2
+    cat "$work/server.log" >&2
+    exit 1
+fi
+
+checks=not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance
+examples="${MAX_EXAMPLES:-40}"
+status=0
+cd "$work"
+run() {
+    local name="$1" prefix="$2" scheme="$3"
+    echo "== schemathesis: $name ($prefix)"
+    if ! "$root/.venv-schemathesis/bin/st" run "$url/openapi.json" \
+        --header "Authorization: $scheme $key" \
+        --checks "$checks" \
+        --include-path-regex "^$prefix" \
+        --max-examples "$examples" \
+        --seed 1 \
+        --workers 2 \
+        --request-timeout 10; then
+        status=1
+    fi
+}
+run "CUDO surface" /v1/ Bearer
+run "Gcore surface" /cloud/ APIKey
+
+if [ "$status" -ne 0 ]; then
+    echo "schemathesis found failures; the server's log:" >&2
+    tail -n 50 "$work/server.log" >&2
+fi
+exit "$status"
