@@ -710,6 +710,15 @@ pub(crate) fn disks_of_vm(tx: &Transaction<'_>, project_id: &str, vm_id: &str) -
     Ok(rows)
 }
 
+/// Every disk of the project attached to a VM, oldest first: a VM list's
+/// disks in one indexed query (added for the CUDO surface's VM list).
+pub(crate) fn attached_disks(tx: &Transaction<'_>, project_id: &str) -> Res<Vec<Disk>> {
+    let mut stmt =
+        tx.prepare_cached(&format!("{DISK_SELECT} WHERE project_id = ?1 AND vm_id IS NOT NULL ORDER BY rowid"))?;
+    let rows = stmt.query_map([project_id], disk_row)?.collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
 pub(crate) fn insert_disk(tx: &Transaction<'_>, disk: &Disk) -> Res<()> {
     let (next, due) = pending_values(&disk.pending);
     let attachment = disk.attachment.as_ref();

@@ -100,6 +100,10 @@ async fn a_client_tours_projects_catalog_vms_disks_ssh_keys_and_clusters() {
     );
     let vm_disks = server.get("/v1/projects/demo/vms/trainer/disks").await.json();
     assert_eq!(vm_disks["disks"].as_array().unwrap().len(), 2);
+    let listed = server.get("/v1/projects/demo/vms").await.json();
+    assert_eq!(listed["VMs"][0]["storageDisks"][0]["id"], "scratch");
+    assert_eq!(listed["VMs"][0]["bootDisk"], vm["vm"]["bootDisk"]);
+    assert_eq!(listed["VMs"][0], server.get("/v1/projects/demo/vms/trainer").await.json()["VM"]);
     let grow =
         server.call("PATCH", "/v1/projects/demo/vms/trainer/disks?diskId=scratch&sizeGib=200", Some(KEY), None).await;
     assert_eq!(grow.status, 200, "{}", grow.text);

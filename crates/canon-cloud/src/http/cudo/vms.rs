@@ -1,7 +1,7 @@
 //! Virtual machines: create, list, get, start, stop, terminate, resize,
 //! and their disks.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use axum::extract::State;
 use axum::response::Response;
@@ -15,7 +15,7 @@ use super::wire::{DiskJson, Empty, VmJson};
 use super::{BearerKey, IfMatch, RawBody, call, fields, rename_field, with_etag};
 use crate::Cloud;
 use crate::http::AppState;
-use crate::model::{CreateVm, ResizeVm, Vm};
+use crate::model::{CreateVm, Disk, ResizeVm, Vm};
 
 /// CUDO's deprecated boot disk of a create request.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
@@ -91,13 +91,17 @@ fn vm_json(cloud: &Cloud, vm: &Vm) -> Result<VmJson, Status> {
     Ok(VmJson::new(vm, &disks))
 }
 
-/// The VMs with their disks, read in one transaction; the same proviso as
+/// The VMs with their disks, read in one query; the same proviso as
 /// [`vm_json`].
 fn vms_json(cloud: &Cloud, project_id: &str, vms: &[Vm]) -> Result<Vec<VmJson>, Status> {
-    let disks = cloud.run(|tx, _| {
-        vms.iter().map(|vm| crate::repo::disks_of_vm(tx, project_id, &vm.id)).collect::<Result<Vec<_>, _>>()
-    })?;
-    Ok(vms.iter().zip(&disks).map(|(vm, disks)| VmJson::new(vm, disks)).collect())
+    let disks = cloud.run(|tx, _| crate::repo::attached_disks(tx, project_id))?;
+    let mut by_vm: HashMap<String, Vec<Disk>> = HashMap::new();
+    for disk in disks {
+        if let Some(vm_id) = disk.attachment.as_ref().map(|a| a.vm_id.clone()) {
+            by_vm.entry(vm_id).or_default().push(disk);
+        }
+    }
+    Ok(vms.iter().map(|vm| VmJson::new(vm, by_vm.get(vm.id.as_str()).map_or(&[], Vec::as_slice))).collect())
 }
 
 /// Creates a VM and its boot disk.
