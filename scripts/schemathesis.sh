@@ -20,8 +20,21 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
 
+# CPython 3.11 up to 3.11.7 can fail inside hypothesis with "AST
+# constructor recursion depth mismatch" (CPython gh-106905), which
+# schemathesis reports as a runtime error: prefer a newer interpreter.
+# PYTHON=/path/to/python chooses one.
+python="${PYTHON:-}"
+if [ -z "$python" ]; then
+    for candidate in python3.13 python3.12 python3; do
+        if "$candidate" -c 'import sys' 2>/dev/null; then
+            python="$candidate"
+            break
+        fi
+    done
+fi
 if [ ! -x .venv-schemathesis/bin/st ]; then
-    python3 -m venv .venv-schemathesis
+    "$python" -m venv .venv-schemathesis
 fi
 # Verified to install and pass here (2026-11).
 .venv-schemathesis/bin/pip install --quiet --disable-pip-version-check schemathesis==4.32.5

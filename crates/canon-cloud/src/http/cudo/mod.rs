@@ -19,8 +19,9 @@
 //! # Authentication and order of errors
 //!
 //! Every route needs `Authorization: Bearer <key>`. A request is checked
-//! in this order: the body's framing (Content-Type, size, JSON syntax);
-//! the key (UNAUTHENTICATED); the body's fields (INVALID_ARGUMENT); then
+//! in this order: the path's and query's parameters and the body's framing
+//! (Content-Type, size, JSON syntax); the key (UNAUTHENTICATED); the
+//! body's fields (INVALID_ARGUMENT); then
 //! the domain, which checks the key's scope and project before anything
 //! else (PERMISSION_DENIED, whether or not the resource exists) and the
 //! resource's existence after.
