@@ -14,6 +14,14 @@
 //! | `emptyReply` | the connection closed (FIN) with no response | never reaches the API |
 //! | `truncatedBody` | the status line and headers with the full `Content-Length`, half the body, then FIN | carried out: the change is made, its answer is lost |
 //!
+//! A request body that its handler leaves unread (an authentication
+//! error, an unknown route) is drained, up to [`DRAIN_LIMIT`] bytes and
+//! [`DRAIN_TIMEOUT`], before the response goes out, so that the
+//! connection stays usable; a body that cannot be drained gets a
+//! response with `connection: close`. hyper on its own would close the
+//! connection silently, and a client that pooled it would see its next
+//! request fail.
+//!
 //! The peer's address is in every request as axum's `ConnectInfo`. Each
 //! connection has 30 seconds to send a request's headers. When the
 //! shutdown future completes, the listener closes, idle connections end,
@@ -49,7 +57,7 @@ use bytes::Bytes;
 use http::Request;
 use http::header::{CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Incoming};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::AsyncWriteExt;
@@ -144,17 +152,26 @@ impl hyper::service::Service<Request<Incoming>> for ConnectionService {
     type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
 
     fn call(&self, request: Request<Incoming>) -> Self::Future {
-        let mut request = request.map(Body::new);
+        // A body that the handler leaves unread comes back here, to be
+        // drained before the response goes out (see `finish_request_body`).
+        let leftover = (!request.body().is_end_stream()).then(Leftover::default);
+        let mut request = match &leftover {
+            None => request.map(Body::new),
+            Some(leftover) => request.map(|incoming| Body::new(WatchedBody::new(incoming, leftover.clone()))),
+        };
         let slot = FaultSlot::enactable();
         request.extensions_mut().insert(slot.clone());
         request.extensions_mut().insert(ConnectInfo(self.peer));
         let app = self.app.clone();
         let breaker = Arc::clone(&self.breaker);
         Box::pin(async move {
-            let response = match app.oneshot(request).await {
+            let mut response = match app.oneshot(request).await {
                 Ok(response) => response,
                 Err(never) => match never {},
             };
+            if let Some(leftover) = leftover {
+                finish_request_body(&leftover, &mut response).await;
+            }
             let action = match slot.transport() {
                 None => return Ok(response),
                 Some(TransportFault::Reset) => Breakage::Reset,
@@ -165,6 +182,90 @@ impl hyper::service::Service<Request<Incoming>> for ConnectionService {
             // The connection task drops this future with the connection.
             std::future::pending().await
         })
+    }
+}
+
+/// How much of a request body that its handler did not read is drained,
+/// so that the connection can serve the next request.
+pub const DRAIN_LIMIT: usize = 1 << 20;
+
+/// How long draining an unread request body may wait for the client.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Where a request's body goes when its handler drops it unread.
+type Leftover = Arc<Mutex<Option<Incoming>>>;
+
+/// A request body that hands itself back through a [`Leftover`] when it
+/// is dropped before its end.
+///
+/// hyper keeps a connection alive after a response only if the request's
+/// body was read to its end; otherwise it makes one attempt to read the
+/// rest and, if the bytes have not arrived yet, closes the connection
+/// after the response, without `connection: close`. Clients that send a
+/// body in a second packet after the headers (Python's `http.client`,
+/// and so urllib3 and the `cudo-compute` SDK) then reuse a connection
+/// that is about to close, and their next request fails with "Remote end
+/// closed connection without response". A handler that answers before it
+/// reads the body (an authentication error, a route without a body
+/// extractor) is enough to cause it.
+struct WatchedBody {
+    inner: Option<Incoming>,
+    leftover: Leftover,
+}
+
+impl WatchedBody {
+    fn new(inner: Incoming, leftover: Leftover) -> Self {
+        WatchedBody { inner: Some(inner), leftover }
+    }
+}
+
+impl hyper::body::Body for WatchedBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, hyper::Error>>> {
+        let Some(inner) = self.inner.as_mut() else { return std::task::Poll::Ready(None) };
+        let polled = Pin::new(inner).poll_frame(cx);
+        if matches!(polled, std::task::Poll::Ready(None | Some(Err(_)))) {
+            self.inner = None;
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.as_ref().is_none_or(hyper::body::Body::is_end_stream)
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.as_ref().map(hyper::body::Body::size_hint).unwrap_or_else(|| hyper::body::SizeHint::with_exact(0))
+    }
+}
+
+impl Drop for WatchedBody {
+    fn drop(&mut self) {
+        if let Some(inner) = self.inner.take()
+            && !inner.is_end_stream()
+        {
+            *self.leftover.lock().unwrap_or_else(PoisonError::into_inner) = Some(inner);
+        }
+    }
+}
+
+/// Reads what the handler left of the request body, up to [`DRAIN_LIMIT`]
+/// bytes and for up to [`DRAIN_TIMEOUT`], so that hyper keeps the
+/// connection alive. When the rest is larger, slower, or broken, the
+/// response says `connection: close`, so that the client opens a new
+/// connection for its next request instead of reusing one that hyper is
+/// about to close.
+async fn finish_request_body(leftover: &Leftover, response: &mut Response) {
+    let Some(rest) = leftover.lock().unwrap_or_else(PoisonError::into_inner).take() else { return };
+    let limited = http_body_util::Limited::new(rest, DRAIN_LIMIT);
+    let drained = tokio::time::timeout(DRAIN_TIMEOUT, limited.collect()).await;
+    if !matches!(drained, Ok(Ok(_))) {
+        response.headers_mut().insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
     }
 }
 
