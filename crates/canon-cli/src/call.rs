@@ -374,7 +374,7 @@ fn transport_advice(kind: Option<TransportKind>) -> (&'static str, &'static str)
 /// response, the same headings for a transport failure.
 fn failure_text(error: &Error) -> String {
     if let Some(response) = error.response() {
-        return explain_text(response.decoded(), response.advice());
+        return explain_text(response.decoded(), &response.advice());
     }
     let kind = error.transport();
     let (what, action) = transport_advice(kind);
@@ -410,7 +410,7 @@ fn failure_text(error: &Error) -> String {
 /// the engine stopped.
 fn failure_json(error: &Error) -> Value {
     let mut outcome = match error.response() {
-        Some(response) => explain_json(response.decoded(), response.advice()),
+        Some(response) => explain_json(response.decoded(), &response.advice()),
         None => {
             let kind = error.transport();
             let (_, action) = transport_advice(kind);

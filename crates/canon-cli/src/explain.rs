@@ -46,7 +46,7 @@ pub(crate) fn run(args: &ExplainArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The JSON report of a decoded error.
-pub(crate) fn explain_json(decoded: &Decoded, advice: &Advice) -> Value {
+pub(crate) fn explain_json(decoded: &Decoded, advice: &Advice<'_>) -> Value {
     let status = &decoded.status;
     let info = status.error_info();
     json!({
@@ -91,7 +91,7 @@ pub(crate) fn human_duration(delay: Duration) -> String {
 }
 
 /// The text report of a decoded error, for a person.
-pub(crate) fn explain_text(decoded: &Decoded, advice: &Advice) -> String {
+pub(crate) fn explain_text(decoded: &Decoded, advice: &Advice<'_>) -> String {
     let status = &decoded.status;
     let mut out = String::new();
     let _ = writeln!(out, "{} (HTTP {}, {} dialect)", status.code(), decoded.http_status, decoded.dialect);
@@ -154,7 +154,7 @@ pub(crate) fn explain_text(decoded: &Decoded, advice: &Advice) -> String {
     out
 }
 
-fn retry_sentence(advice: &Advice) -> String {
+fn retry_sentence(advice: &Advice<'_>) -> String {
     let limit = advice.max_retries.map(|n| format!(", at most {n} times")).unwrap_or_default();
     match advice.retry {
         RetryKind::Never => "no; the same request will fail the same way".to_owned(),

@@ -264,12 +264,24 @@ impl Cloud {
     ) -> Result<T, Status> {
         self.store
             .write(|tx| {
-                repo::settle(tx, now, &self.errors)?;
+                self.settle_if_due(tx, now)?;
                 let value = f(tx, now)?;
-                repo::settle(tx, now, &self.errors)?;
+                self.settle_if_due(tx, now)?;
                 Ok(value)
             })
             .map_err(|fail| fail_status(&self.errors, fail))
+    }
+
+    /// Settles what is due at `now`, unless the store's bound of what may
+    /// be due says that nothing is (see "What is due" in the
+    /// [`store`](crate::store) module).
+    fn settle_if_due(&self, tx: &Transaction<'_>, now: Timestamp) -> Res<()> {
+        let due = self.store.due();
+        if due.may_be_due(now) {
+            let (_, next) = repo::settle_and_look_ahead(tx, now, &self.errors)?;
+            due.set(next);
+        }
+        Ok(())
     }
 
     /// Starts a transition from a transitional state to `next` by the
@@ -683,6 +695,30 @@ impl Cloud {
     pub fn get_vm(&self, who: &Principal, project_id: &str, id: &str) -> Result<Vm, Status> {
         self.authorize(who, project_id, Scope::ReadMachines)?;
         self.run(|tx, _| self.load_vm(tx, project_id, id))
+    }
+
+    /// One VM with its disks (the boot disk first, then the attached
+    /// storage disks), in one transaction: what a surface that shows a VM
+    /// with its disks reads.
+    pub(crate) fn get_vm_with_disks(
+        &self,
+        who: &Principal,
+        project_id: &str,
+        id: &str,
+    ) -> Result<(Vm, Vec<Disk>), Status> {
+        self.authorize(who, project_id, Scope::ReadMachines)?;
+        self.run(|tx, _| Ok((self.load_vm(tx, project_id, id)?, repo::disks_of_vm(tx, project_id, id)?)))
+    }
+
+    /// The project's VMs, oldest first, with every disk attached to one of
+    /// them, in one transaction.
+    pub(crate) fn list_vms_with_disks(
+        &self,
+        who: &Principal,
+        project_id: &str,
+    ) -> Result<(Vec<Vm>, Vec<Disk>), Status> {
+        self.authorize(who, project_id, Scope::ReadMachines)?;
+        self.run(|tx, _| Ok((repo::vms(tx, project_id)?, repo::attached_disks(tx, project_id)?)))
     }
 
     /// A VM's disks: the boot disk first, then the attached storage disks.

@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use canon::Status;
 use rusqlite::types::Type;
-use rusqlite::{OptionalExtension, Row, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Params, Row, Transaction, params};
 
 use crate::auth::{ApiKey, Scopes};
 use crate::clock::Timestamp;
@@ -52,19 +52,50 @@ macro_rules! state_names {
 }
 state_names!(VmState, DiskState, ClusterState, ImageState);
 
-/// `query_row` through the connection's statement cache.
-fn cached<T, P: rusqlite::Params>(
-    tx: &Transaction<'_>,
-    sql: &str,
+// Every statement below is a `&'static str` that runs through the
+// connection's statement cache: it is parsed once per connection, and a
+// lookup costs a hash of its text.
+
+/// `query_row` through the statement cache.
+fn cached<T, P: Params>(
+    tx: &Connection,
+    sql: &'static str,
     params: P,
     f: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
 ) -> rusqlite::Result<T> {
     tx.prepare_cached(sql)?.query_row(params, f)
 }
 
-/// `execute` through the connection's statement cache.
-fn exec<P: rusqlite::Params>(tx: &Transaction<'_>, sql: &str, params: P) -> rusqlite::Result<usize> {
+/// The one row a query finds, or `None`.
+fn one<T, P: Params>(
+    tx: &Connection,
+    sql: &'static str,
+    params: P,
+    row: fn(&Row<'_>) -> rusqlite::Result<T>,
+) -> Res<Option<T>> {
+    Ok(cached(tx, sql, params, row).optional()?)
+}
+
+/// Every row a query finds, in its order.
+fn all<T, P: Params>(
+    tx: &Connection,
+    sql: &'static str,
+    params: P,
+    row: fn(&Row<'_>) -> rusqlite::Result<T>,
+) -> Res<Vec<T>> {
+    let mut stmt = tx.prepare_cached(sql)?;
+    let rows = stmt.query_map(params, row)?.collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+/// `execute` through the statement cache.
+fn exec<P: Params>(tx: &Connection, sql: &'static str, params: P) -> rusqlite::Result<usize> {
     tx.prepare_cached(sql)?.execute(params)
+}
+
+/// Whether a statement changed exactly one row.
+fn exec_one<P: Params>(tx: &Connection, sql: &'static str, params: P) -> Res<bool> {
+    Ok(exec(tx, sql, params)? == 1)
 }
 
 fn parse_col<T: FromStr>(row: &Row<'_>, index: usize) -> rusqlite::Result<T>
@@ -164,8 +195,12 @@ pub(crate) fn insert_machine_type_if_absent(tx: &Transaction<'_>, mt: &MachineTy
     Ok(())
 }
 
-const DATA_CENTER_COLUMNS: &str =
-    "id, number, display_name, country, latitude, longitude, supplier_name, renewable_energy";
+/// The `SELECT` of a data center, without its `WHERE`.
+macro_rules! data_center_select {
+    () => {
+        "SELECT id, number, display_name, country, latitude, longitude, supplier_name, renewable_energy FROM data_centers"
+    };
+}
 
 fn data_center_row(row: &Row<'_>) -> rusqlite::Result<DataCenter> {
     Ok(DataCenter {
@@ -181,41 +216,34 @@ fn data_center_row(row: &Row<'_>) -> rusqlite::Result<DataCenter> {
 }
 
 pub(crate) fn data_centers(tx: &Transaction<'_>) -> Res<Vec<DataCenter>> {
-    let mut stmt = tx.prepare_cached(&format!("SELECT {DATA_CENTER_COLUMNS} FROM data_centers ORDER BY number"))?;
-    let rows = stmt.query_map([], data_center_row)?.collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
+    all(tx, concat!(data_center_select!(), " ORDER BY number"), [], data_center_row)
 }
 
 pub(crate) fn data_center(tx: &Transaction<'_>, id: &str) -> Res<Option<DataCenter>> {
-    Ok(cached(tx, &format!("SELECT {DATA_CENTER_COLUMNS} FROM data_centers WHERE id = ?1"), [id], data_center_row)
-        .optional()?)
+    one(tx, concat!(data_center_select!(), " WHERE id = ?1"), [id], data_center_row)
 }
 
 pub(crate) fn data_center_by_number(tx: &Transaction<'_>, number: i64) -> Res<Option<DataCenter>> {
-    Ok(cached(
-        tx,
-        &format!("SELECT {DATA_CENTER_COLUMNS} FROM data_centers WHERE number = ?1"),
-        [number],
-        data_center_row,
-    )
-    .optional()?)
+    one(tx, concat!(data_center_select!(), " WHERE number = ?1"), [number], data_center_row)
 }
 
 pub(crate) fn gpu_models(tx: &Transaction<'_>) -> Res<Vec<GpuModel>> {
-    let mut stmt = tx.prepare_cached("SELECT id, vendor_name, model_name, memory_gib FROM gpu_models ORDER BY id")?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok(GpuModel { id: r.get(0)?, vendor_name: r.get(1)?, model_name: r.get(2)?, memory_gib: r.get(3)? })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
+    all(tx, "SELECT id, vendor_name, model_name, memory_gib FROM gpu_models ORDER BY id", [], |r| {
+        Ok(GpuModel { id: r.get(0)?, vendor_name: r.get(1)?, model_name: r.get(2)?, memory_gib: r.get(3)? })
+    })
 }
 
-const MACHINE_TYPE_SELECT: &str = "SELECT m.id, m.data_center_id, m.gpu_model_id, m.gpus, m.vcpus, m.memory_gib, m.cpu_model, m.capacity,
+/// The `SELECT` of a machine type with the machines in use, without its
+/// `WHERE`.
+macro_rules! machine_type_select {
+    () => {
+        "SELECT m.id, m.data_center_id, m.gpu_model_id, m.gpus, m.vcpus, m.memory_gib, m.cpu_model, m.capacity,
     (SELECT COUNT(*) FROM vms v WHERE v.data_center_id = m.data_center_id AND v.machine_type_id = m.id AND v.state != 'DELETING')
     + (SELECT COALESCE(SUM(c.machine_count), 0) FROM clusters c
        WHERE c.data_center_id = m.data_center_id AND c.machine_type_id = m.id AND c.state != 'STATE_DELETING')
-    FROM machine_types m";
+    FROM machine_types m"
+    };
+}
 
 fn machine_type_row(row: &Row<'_>) -> rusqlite::Result<MachineType> {
     Ok(MachineType {
@@ -232,52 +260,53 @@ fn machine_type_row(row: &Row<'_>) -> rusqlite::Result<MachineType> {
 }
 
 pub(crate) fn machine_types(tx: &Transaction<'_>, data_center_id: Option<&str>) -> Res<Vec<MachineType>> {
-    let mut stmt = tx.prepare_cached(&format!(
-        "{MACHINE_TYPE_SELECT} WHERE ?1 IS NULL OR m.data_center_id = ?1 ORDER BY m.data_center_id, m.id"
-    ))?;
-    let rows = stmt.query_map([data_center_id], machine_type_row)?.collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
+    all(
+        tx,
+        concat!(machine_type_select!(), " WHERE ?1 IS NULL OR m.data_center_id = ?1 ORDER BY m.data_center_id, m.id"),
+        [data_center_id],
+        machine_type_row,
+    )
 }
 
 pub(crate) fn machine_type(tx: &Transaction<'_>, data_center_id: &str, id: &str) -> Res<Option<MachineType>> {
-    Ok(cached(
+    one(
         tx,
-        &format!("{MACHINE_TYPE_SELECT} WHERE m.data_center_id = ?1 AND m.id = ?2"),
+        concat!(machine_type_select!(), " WHERE m.data_center_id = ?1 AND m.id = ?2"),
         [data_center_id, id],
         machine_type_row,
     )
-    .optional()?)
 }
 
 pub(crate) fn set_capacity(tx: &Transaction<'_>, data_center_id: &str, id: &str, capacity: u32) -> Res<bool> {
-    Ok(exec(
+    exec_one(
         tx,
         "UPDATE machine_types SET capacity = ?3 WHERE data_center_id = ?1 AND id = ?2",
         params![data_center_id, id, capacity],
-    )? == 1)
+    )
 }
 
 // Maintenance windows.
 
+fn maintenance_row(r: &Row<'_>) -> rusqlite::Result<MaintenanceWindow> {
+    Ok(MaintenanceWindow { data_center_id: r.get(0)?, starts_at: time_col(r, 1)?, ends_at: time_col(r, 2)? })
+}
+
 pub(crate) fn maintenance(tx: &Transaction<'_>, data_center_id: &str) -> Res<Option<MaintenanceWindow>> {
-    Ok(cached(
+    one(
         tx,
         "SELECT data_center_id, starts_at, ends_at FROM maintenance_windows WHERE data_center_id = ?1",
         [data_center_id],
-        |r| Ok(MaintenanceWindow { data_center_id: r.get(0)?, starts_at: time_col(r, 1)?, ends_at: time_col(r, 2)? }),
+        maintenance_row,
     )
-    .optional()?)
 }
 
 pub(crate) fn maintenance_windows(tx: &Transaction<'_>) -> Res<Vec<MaintenanceWindow>> {
-    let mut stmt = tx
-        .prepare_cached("SELECT data_center_id, starts_at, ends_at FROM maintenance_windows ORDER BY data_center_id")?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok(MaintenanceWindow { data_center_id: r.get(0)?, starts_at: time_col(r, 1)?, ends_at: time_col(r, 2)? })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
+    all(
+        tx,
+        "SELECT data_center_id, starts_at, ends_at FROM maintenance_windows ORDER BY data_center_id",
+        [],
+        maintenance_row,
+    )
 }
 
 pub(crate) fn set_maintenance(tx: &Transaction<'_>, window: &MaintenanceWindow) -> Res<()> {
@@ -290,12 +319,17 @@ pub(crate) fn set_maintenance(tx: &Transaction<'_>, window: &MaintenanceWindow) 
 }
 
 pub(crate) fn clear_maintenance(tx: &Transaction<'_>, data_center_id: &str) -> Res<bool> {
-    Ok(exec(tx, "DELETE FROM maintenance_windows WHERE data_center_id = ?1", [data_center_id])? == 1)
+    exec_one(tx, "DELETE FROM maintenance_windows WHERE data_center_id = ?1", [data_center_id])
 }
 
 // Projects.
 
-const PROJECT_COLUMNS: &str = "id, number, name, billing_account_id, created_at";
+/// The `SELECT` of a project, without its `WHERE`.
+macro_rules! project_select {
+    () => {
+        "SELECT id, number, name, billing_account_id, created_at FROM projects"
+    };
+}
 
 fn project_row(row: &Row<'_>) -> rusqlite::Result<Project> {
     Ok(Project {
@@ -308,13 +342,11 @@ fn project_row(row: &Row<'_>) -> rusqlite::Result<Project> {
 }
 
 pub(crate) fn project(tx: &Transaction<'_>, id: &str) -> Res<Option<Project>> {
-    Ok(cached(tx, &format!("SELECT {PROJECT_COLUMNS} FROM projects WHERE id = ?1"), [id], project_row).optional()?)
+    one(tx, concat!(project_select!(), " WHERE id = ?1"), [id], project_row)
 }
 
 pub(crate) fn projects(tx: &Transaction<'_>) -> Res<Vec<Project>> {
-    let mut stmt = tx.prepare_cached(&format!("SELECT {PROJECT_COLUMNS} FROM projects ORDER BY number"))?;
-    let rows = stmt.query_map([], project_row)?.collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
+    all(tx, concat!(project_select!(), " ORDER BY number"), [], project_row)
 }
 
 pub(crate) fn insert_project(
@@ -341,7 +373,12 @@ pub(crate) fn insert_project(
 
 // API keys.
 
-const API_KEY_COLUMNS: &str = "id, project_id, name, scopes, created_at, key_hash";
+/// The `SELECT` of an API key and its hash, without its `WHERE`.
+macro_rules! api_key_select {
+    () => {
+        "SELECT id, project_id, name, scopes, created_at, key_hash FROM api_keys"
+    };
+}
 
 fn api_key_row(row: &Row<'_>) -> rusqlite::Result<(ApiKey, Vec<u8>)> {
     Ok((
@@ -357,16 +394,13 @@ fn api_key_row(row: &Row<'_>) -> rusqlite::Result<(ApiKey, Vec<u8>)> {
 }
 
 pub(crate) fn api_key_by_hash(tx: &Transaction<'_>, hash: &[u8]) -> Res<Option<(ApiKey, Vec<u8>)>> {
-    Ok(cached(tx, &format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE key_hash = ?1"), [hash], api_key_row)
-        .optional()?)
+    one(tx, concat!(api_key_select!(), " WHERE key_hash = ?1"), [hash], api_key_row)
 }
 
 pub(crate) fn api_keys(tx: &Transaction<'_>, project_id: &str) -> Res<Vec<ApiKey>> {
-    let mut stmt = tx.prepare_cached(&format!(
-        "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE project_id = ?1 ORDER BY created_at, id"
-    ))?;
-    let rows = stmt.query_map([project_id], |r| api_key_row(r).map(|(k, _)| k))?.collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
+    all(tx, concat!(api_key_select!(), " WHERE project_id = ?1 ORDER BY created_at, id"), [project_id], |r| {
+        api_key_row(r).map(|(k, _)| k)
+    })
 }
 
 pub(crate) fn api_key_id_taken(tx: &Transaction<'_>, id: &str) -> Res<bool> {
@@ -388,7 +422,7 @@ pub(crate) fn set_api_key_scopes(tx: &Transaction<'_>, id: &str, scopes: &Scopes
 }
 
 pub(crate) fn delete_api_key(tx: &Transaction<'_>, id: &str) -> Res<bool> {
-    Ok(exec(tx, "DELETE FROM api_keys WHERE id = ?1", [id])? == 1)
+    exec_one(tx, "DELETE FROM api_keys WHERE id = ?1", [id])
 }
 
 /// Records the keyed hash of the part of a key before its first `$`.
@@ -484,12 +518,12 @@ pub(crate) fn quota(
 }
 
 pub(crate) fn quotas(tx: &Transaction<'_>, project_id: &str) -> Res<Vec<Quota>> {
-    let keys: Vec<(String, String)> = {
-        let mut stmt = tx.prepare_cached(
-            "SELECT data_center_id, gpu_model_id FROM quotas WHERE project_id = ?1 ORDER BY data_center_id, gpu_model_id",
-        )?;
-        stmt.query_map([project_id], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?
-    };
+    let keys: Vec<(String, String)> = all(
+        tx,
+        "SELECT data_center_id, gpu_model_id FROM quotas WHERE project_id = ?1 ORDER BY data_center_id, gpu_model_id",
+        [project_id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     let mut out = Vec::with_capacity(keys.len());
     for (dc, model) in keys {
         out.extend(quota(tx, project_id, &dc, &model)?);
@@ -533,22 +567,28 @@ pub(crate) fn delete_quota(
     data_center_id: &str,
     gpu_model_id: &str,
 ) -> Res<bool> {
-    Ok(exec(
+    exec_one(
         tx,
         "DELETE FROM quotas WHERE project_id = ?1 AND data_center_id = ?2 AND gpu_model_id = ?3",
         [project_id, data_center_id, gpu_model_id],
-    )? == 1)
+    )
 }
 
 // VMs.
 
-const VM_SELECT: &str = "SELECT v.project_id, v.id, v.name, v.data_center_id, v.machine_type_id, v.gpu_model_id,
+/// The `SELECT` of a VM with its machine type's CPU and its GPU model's
+/// name, without its `WHERE`.
+macro_rules! vm_select {
+    () => {
+        "SELECT v.project_id, v.id, v.name, v.data_center_id, v.machine_type_id, v.gpu_model_id,
     g.model_name, v.gpus, v.vcpus, v.memory_gib, m.cpu_model, v.boot_disk_id, v.boot_disk_size_gib, v.image_id,
     v.ssh_key_ids, v.metadata, v.internal_ip, v.external_ip, v.state, v.next_state, v.due_at, v.created_at,
     v.updated_at, v.version
     FROM vms v
     JOIN machine_types m ON m.data_center_id = v.data_center_id AND m.id = v.machine_type_id
-    LEFT JOIN gpu_models g ON g.id = v.gpu_model_id";
+    LEFT JOIN gpu_models g ON g.id = v.gpu_model_id"
+    };
+}
 
 fn vm_row(row: &Row<'_>) -> rusqlite::Result<Vm> {
     Ok(Vm {
@@ -579,14 +619,11 @@ fn vm_row(row: &Row<'_>) -> rusqlite::Result<Vm> {
 }
 
 pub(crate) fn vm(tx: &Transaction<'_>, project_id: &str, id: &str) -> Res<Option<Vm>> {
-    Ok(cached(tx, &format!("{VM_SELECT} WHERE v.project_id = ?1 AND v.id = ?2"), [project_id, id], vm_row)
-        .optional()?)
+    one(tx, concat!(vm_select!(), " WHERE v.project_id = ?1 AND v.id = ?2"), [project_id, id], vm_row)
 }
 
 pub(crate) fn vms(tx: &Transaction<'_>, project_id: &str) -> Res<Vec<Vm>> {
-    let mut stmt = tx.prepare_cached(&format!("{VM_SELECT} WHERE v.project_id = ?1 ORDER BY v.seq"))?;
-    let rows = stmt.query_map([project_id], vm_row)?.collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
+    all(tx, concat!(vm_select!(), " WHERE v.project_id = ?1 ORDER BY v.seq"), [project_id], vm_row)
 }
 
 /// The next VM sequence number, which the addresses are made from.
@@ -660,8 +697,13 @@ pub(crate) fn save_vm(tx: &Transaction<'_>, vm: &mut Vm, now: Timestamp) -> Res<
 
 // Disks.
 
-const DISK_SELECT: &str = "SELECT project_id, id, name, data_center_id, size_gib, storage_class, disk_type, image_id,
-    vm_id, attach_mode, attached_at, state, next_state, due_at, created_at, updated_at, version FROM disks";
+/// The `SELECT` of a disk, without its `WHERE`.
+macro_rules! disk_select {
+    () => {
+        "SELECT project_id, id, name, data_center_id, size_gib, storage_class, disk_type, image_id,
+    vm_id, attach_mode, attached_at, state, next_state, due_at, created_at, updated_at, version FROM disks"
+    };
+}
 
 fn disk_row(row: &Row<'_>) -> rusqlite::Result<Disk> {
     let vm_id: Option<String> = row.get(8)?;
@@ -690,33 +732,39 @@ fn disk_row(row: &Row<'_>) -> rusqlite::Result<Disk> {
 }
 
 pub(crate) fn disk(tx: &Transaction<'_>, project_id: &str, id: &str) -> Res<Option<Disk>> {
-    Ok(cached(tx, &format!("{DISK_SELECT} WHERE project_id = ?1 AND id = ?2"), [project_id, id], disk_row)
-        .optional()?)
+    one(tx, concat!(disk_select!(), " WHERE project_id = ?1 AND id = ?2"), [project_id, id], disk_row)
 }
 
 pub(crate) fn disks(tx: &Transaction<'_>, project_id: &str, data_center_id: Option<&str>) -> Res<Vec<Disk>> {
-    let mut stmt = tx.prepare_cached(&format!(
-        "{DISK_SELECT} WHERE project_id = ?1 AND (?2 IS NULL OR data_center_id = ?2) ORDER BY rowid"
-    ))?;
-    let rows = stmt.query_map(params![project_id, data_center_id], disk_row)?.collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
+    all(
+        tx,
+        concat!(disk_select!(), " WHERE project_id = ?1 AND (?2 IS NULL OR data_center_id = ?2) ORDER BY rowid"),
+        params![project_id, data_center_id],
+        disk_row,
+    )
 }
 
 pub(crate) fn disks_of_vm(tx: &Transaction<'_>, project_id: &str, vm_id: &str) -> Res<Vec<Disk>> {
-    let mut stmt = tx.prepare_cached(&format!(
-        "{DISK_SELECT} WHERE project_id = ?1 AND vm_id = ?2 ORDER BY disk_type = 'DISK_TYPE_STORAGE', rowid"
-    ))?;
-    let rows = stmt.query_map([project_id, vm_id], disk_row)?.collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
+    all(
+        tx,
+        concat!(
+            disk_select!(),
+            " WHERE project_id = ?1 AND vm_id = ?2 ORDER BY disk_type = 'DISK_TYPE_STORAGE', rowid"
+        ),
+        [project_id, vm_id],
+        disk_row,
+    )
 }
 
 /// Every disk of the project attached to a VM, oldest first: a VM list's
 /// disks in one indexed query (added for the CUDO surface's VM list).
 pub(crate) fn attached_disks(tx: &Transaction<'_>, project_id: &str) -> Res<Vec<Disk>> {
-    let mut stmt =
-        tx.prepare_cached(&format!("{DISK_SELECT} WHERE project_id = ?1 AND vm_id IS NOT NULL ORDER BY rowid"))?;
-    let rows = stmt.query_map([project_id], disk_row)?.collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
+    all(
+        tx,
+        concat!(disk_select!(), " WHERE project_id = ?1 AND vm_id IS NOT NULL ORDER BY rowid"),
+        [project_id],
+        disk_row,
+    )
 }
 
 pub(crate) fn insert_disk(tx: &Transaction<'_>, disk: &Disk) -> Res<()> {
@@ -781,8 +829,13 @@ pub(crate) fn save_disk(tx: &Transaction<'_>, disk: &mut Disk, now: Timestamp) -
 
 // Clusters.
 
-const CLUSTER_SELECT: &str = "SELECT project_id, id, data_center_id, machine_type_id, machine_count, state, next_state,
-    due_at, created_at, updated_at, version FROM clusters";
+/// The `SELECT` of a cluster, without its `WHERE`.
+macro_rules! cluster_select {
+    () => {
+        "SELECT project_id, id, data_center_id, machine_type_id, machine_count, state, next_state,
+    due_at, created_at, updated_at, version FROM clusters"
+    };
+}
 
 fn cluster_row(row: &Row<'_>) -> rusqlite::Result<Cluster> {
     Ok(Cluster {
@@ -800,14 +853,11 @@ fn cluster_row(row: &Row<'_>) -> rusqlite::Result<Cluster> {
 }
 
 pub(crate) fn cluster(tx: &Transaction<'_>, project_id: &str, id: &str) -> Res<Option<Cluster>> {
-    Ok(cached(tx, &format!("{CLUSTER_SELECT} WHERE project_id = ?1 AND id = ?2"), [project_id, id], cluster_row)
-        .optional()?)
+    one(tx, concat!(cluster_select!(), " WHERE project_id = ?1 AND id = ?2"), [project_id, id], cluster_row)
 }
 
 pub(crate) fn clusters(tx: &Transaction<'_>, project_id: &str) -> Res<Vec<Cluster>> {
-    let mut stmt = tx.prepare_cached(&format!("{CLUSTER_SELECT} WHERE project_id = ?1 ORDER BY rowid"))?;
-    let rows = stmt.query_map([project_id], cluster_row)?.collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
+    all(tx, concat!(cluster_select!(), " WHERE project_id = ?1 ORDER BY rowid"), [project_id], cluster_row)
 }
 
 pub(crate) fn insert_cluster(tx: &Transaction<'_>, cluster: &Cluster) -> Res<()> {
@@ -858,8 +908,12 @@ pub(crate) fn save_cluster(tx: &Transaction<'_>, cluster: &mut Cluster, now: Tim
 
 // SSH keys.
 
-const SSH_KEY_SELECT: &str =
-    "SELECT project_id, id, name, public_key, fingerprint, key_type, comment, created_at FROM ssh_keys";
+/// The `SELECT` of an SSH key, without its `WHERE`.
+macro_rules! ssh_key_select {
+    () => {
+        "SELECT project_id, id, name, public_key, fingerprint, key_type, comment, created_at FROM ssh_keys"
+    };
+}
 
 fn ssh_key_row(row: &Row<'_>) -> rusqlite::Result<SshKey> {
     Ok(SshKey {
@@ -875,28 +929,24 @@ fn ssh_key_row(row: &Row<'_>) -> rusqlite::Result<SshKey> {
 }
 
 pub(crate) fn ssh_key(tx: &Transaction<'_>, project_id: &str, id: &str) -> Res<Option<SshKey>> {
-    Ok(cached(tx, &format!("{SSH_KEY_SELECT} WHERE project_id = ?1 AND id = ?2"), [project_id, id], ssh_key_row)
-        .optional()?)
+    one(tx, concat!(ssh_key_select!(), " WHERE project_id = ?1 AND id = ?2"), [project_id, id], ssh_key_row)
 }
 
 pub(crate) fn ssh_key_by_id(tx: &Transaction<'_>, id: &str) -> Res<Option<SshKey>> {
-    Ok(cached(tx, &format!("{SSH_KEY_SELECT} WHERE id = ?1"), [id], ssh_key_row).optional()?)
+    one(tx, concat!(ssh_key_select!(), " WHERE id = ?1"), [id], ssh_key_row)
 }
 
 pub(crate) fn ssh_key_by_fingerprint(tx: &Transaction<'_>, project_id: &str, fingerprint: &str) -> Res<Option<SshKey>> {
-    Ok(cached(
+    one(
         tx,
-        &format!("{SSH_KEY_SELECT} WHERE project_id = ?1 AND fingerprint = ?2"),
+        concat!(ssh_key_select!(), " WHERE project_id = ?1 AND fingerprint = ?2"),
         [project_id, fingerprint],
         ssh_key_row,
     )
-    .optional()?)
 }
 
 pub(crate) fn ssh_keys(tx: &Transaction<'_>, project_id: &str) -> Res<Vec<SshKey>> {
-    let mut stmt = tx.prepare_cached(&format!("{SSH_KEY_SELECT} WHERE project_id = ?1 ORDER BY created_at, rowid"))?;
-    let rows = stmt.query_map([project_id], ssh_key_row)?.collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
+    all(tx, concat!(ssh_key_select!(), " WHERE project_id = ?1 ORDER BY created_at, rowid"), [project_id], ssh_key_row)
 }
 
 pub(crate) fn insert_ssh_key(tx: &Transaction<'_>, key: &SshKey) -> Res<()> {
@@ -919,13 +969,18 @@ pub(crate) fn insert_ssh_key(tx: &Transaction<'_>, key: &SshKey) -> Res<()> {
 }
 
 pub(crate) fn delete_ssh_key(tx: &Transaction<'_>, project_id: &str, id: &str) -> Res<bool> {
-    Ok(exec(tx, "DELETE FROM ssh_keys WHERE project_id = ?1 AND id = ?2", [project_id, id])? == 1)
+    exec_one(tx, "DELETE FROM ssh_keys WHERE project_id = ?1 AND id = ?2", [project_id, id])
 }
 
 // Images.
 
-const IMAGE_SELECT: &str = "SELECT project_id, id, data_center_id, description, source_url, size_gib, operation_id,
-    state, next_state, due_at, created_at, updated_at, version FROM images";
+/// The `SELECT` of an image, without its `WHERE`.
+macro_rules! image_select {
+    () => {
+        "SELECT project_id, id, data_center_id, description, source_url, size_gib, operation_id,
+    state, next_state, due_at, created_at, updated_at, version FROM images"
+    };
+}
 
 fn image_row(row: &Row<'_>) -> rusqlite::Result<Image> {
     Ok(Image {
@@ -945,14 +1000,11 @@ fn image_row(row: &Row<'_>) -> rusqlite::Result<Image> {
 }
 
 pub(crate) fn image(tx: &Transaction<'_>, project_id: &str, id: &str) -> Res<Option<Image>> {
-    Ok(cached(tx, &format!("{IMAGE_SELECT} WHERE project_id = ?1 AND id = ?2"), [project_id, id], image_row)
-        .optional()?)
+    one(tx, concat!(image_select!(), " WHERE project_id = ?1 AND id = ?2"), [project_id, id], image_row)
 }
 
 pub(crate) fn images(tx: &Transaction<'_>, project_id: &str) -> Res<Vec<Image>> {
-    let mut stmt = tx.prepare_cached(&format!("{IMAGE_SELECT} WHERE project_id = ?1 ORDER BY rowid"))?;
-    let rows = stmt.query_map([project_id], image_row)?.collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
+    all(tx, concat!(image_select!(), " WHERE project_id = ?1 ORDER BY rowid"), [project_id], image_row)
 }
 
 pub(crate) fn insert_image(tx: &Transaction<'_>, image: &Image) -> Res<()> {
@@ -1012,8 +1064,13 @@ struct StoredRef {
     id: String,
 }
 
-const OPERATION_SELECT: &str = "SELECT id, project_id, kind, resources, state, error, deadline_at, created_at,
-    updated_at, finished_at, version FROM operations";
+/// The `SELECT` of an operation, without its `WHERE`.
+macro_rules! operation_select {
+    () => {
+        "SELECT id, project_id, kind, resources, state, error, deadline_at, created_at,
+    updated_at, finished_at, version FROM operations"
+    };
+}
 
 fn operation_row(row: &Row<'_>) -> rusqlite::Result<Operation> {
     let stored: Vec<StoredRef> = json_col(row, 3)?;
@@ -1054,21 +1111,20 @@ fn decode_status(json: &str) -> Status {
 }
 
 pub(crate) fn operation(tx: &Transaction<'_>, id: &str) -> Res<Option<Operation>> {
-    Ok(cached(tx, &format!("{OPERATION_SELECT} WHERE id = ?1"), [id], operation_row).optional()?)
+    one(tx, concat!(operation_select!(), " WHERE id = ?1"), [id], operation_row)
 }
 
 pub(crate) fn operations(tx: &Transaction<'_>, project_id: &str) -> Res<Vec<Operation>> {
-    let mut stmt =
-        tx.prepare_cached(&format!("{OPERATION_SELECT} WHERE project_id = ?1 ORDER BY created_at, rowid"))?;
-    let rows = stmt.query_map([project_id], operation_row)?.collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
+    all(
+        tx,
+        concat!(operation_select!(), " WHERE project_id = ?1 ORDER BY created_at, rowid"),
+        [project_id],
+        operation_row,
+    )
 }
 
 fn open_operations(tx: &Transaction<'_>) -> Res<Vec<Operation>> {
-    let mut stmt =
-        tx.prepare_cached(&format!("{OPERATION_SELECT} WHERE state IN ('PENDING', 'RUNNING') ORDER BY rowid"))?;
-    let rows = stmt.query_map([], operation_row)?.collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
+    all(tx, concat!(operation_select!(), " WHERE state IN ('PENDING', 'RUNNING') ORDER BY rowid"), [], operation_row)
 }
 
 pub(crate) fn insert_operation(tx: &Transaction<'_>, op: &Operation) -> Res<()> {
@@ -1117,15 +1173,74 @@ pub(crate) fn save_operation(tx: &Transaction<'_>, op: &mut Operation) -> Res<()
 
 // Transitions, generically.
 
+/// The statements of a table of resources with states.
+struct StatefulTable {
+    name: &'static str,
+    state_row: &'static str,
+    make_due: &'static str,
+    set_state: &'static str,
+    due: &'static str,
+    advance: &'static str,
+    delete: &'static str,
+}
+
+macro_rules! stateful_table {
+    ($table:literal) => {
+        StatefulTable {
+            name: $table,
+            state_row: concat!(
+                "SELECT state, next_state, due_at, updated_at FROM ",
+                $table,
+                " WHERE project_id = ?1 AND id = ?2"
+            ),
+            make_due: concat!(
+                "UPDATE ",
+                $table,
+                " SET due_at = ?3 WHERE project_id = ?1 AND id = ?2 AND next_state IS NOT NULL"
+            ),
+            set_state: concat!(
+                "UPDATE ",
+                $table,
+                " SET state = ?3, next_state = NULL, due_at = NULL, updated_at = ?4, version = version + 1
+                 WHERE project_id = ?1 AND id = ?2"
+            ),
+            due: concat!(
+                "SELECT project_id, id, next_state, due_at FROM ",
+                $table,
+                " WHERE due_at IS NOT NULL AND due_at <= ?1 ORDER BY due_at, rowid"
+            ),
+            advance: concat!(
+                "UPDATE ",
+                $table,
+                " SET state = next_state, next_state = NULL, due_at = NULL, updated_at = ?3,
+                    version = version + 1 WHERE project_id = ?1 AND id = ?2"
+            ),
+            delete: concat!("DELETE FROM ", $table, " WHERE project_id = ?1 AND id = ?2"),
+        }
+    };
+}
+
+const VMS: StatefulTable = stateful_table!("vms");
+const DISKS: StatefulTable = stateful_table!("disks");
+const CLUSTERS: StatefulTable = stateful_table!("clusters");
+const IMAGES: StatefulTable = stateful_table!("images");
+
+/// The kinds of resource that have states, in the order a settle takes
+/// them.
+const STATEFUL: [(ResourceKind, &StatefulTable); 4] = [
+    (ResourceKind::Vm, &VMS),
+    (ResourceKind::Disk, &DISKS),
+    (ResourceKind::Cluster, &CLUSTERS),
+    (ResourceKind::Image, &IMAGES),
+];
+
+fn stateful(kind: ResourceKind) -> Option<&'static StatefulTable> {
+    STATEFUL.iter().find(|(k, _)| *k == kind).map(|(_, table)| *table)
+}
+
 /// The table of a kind of resource that has states.
 pub(crate) fn stateful_table(kind: ResourceKind) -> Option<&'static str> {
-    match kind {
-        ResourceKind::Vm => Some("vms"),
-        ResourceKind::Disk => Some("disks"),
-        ResourceKind::Cluster => Some("clusters"),
-        ResourceKind::Image => Some("images"),
-        _ => None,
-    }
+    stateful(kind).map(|table| table.name)
 }
 
 /// The failed state's name for a kind.
@@ -1145,14 +1260,10 @@ pub(crate) struct StateRow {
 }
 
 pub(crate) fn state_row(tx: &Transaction<'_>, kind: ResourceKind, project_id: &str, id: &str) -> Res<Option<StateRow>> {
-    let Some(table) = stateful_table(kind) else { return Ok(None) };
-    Ok(cached(
-        tx,
-        &format!("SELECT state, next_state, due_at, updated_at FROM {table} WHERE project_id = ?1 AND id = ?2"),
-        [project_id, id],
-        |r| Ok(StateRow { state: r.get(0)?, next_state: r.get(1)?, due_at: r.get(2)?, updated_at: r.get(3)? }),
-    )
-    .optional()?)
+    let Some(table) = stateful(kind) else { return Ok(None) };
+    one(tx, table.state_row, [project_id, id], |r| {
+        Ok(StateRow { state: r.get(0)?, next_state: r.get(1)?, due_at: r.get(2)?, updated_at: r.get(3)? })
+    })
 }
 
 /// Makes a pending transition due now (an admin's "advance"). False when
@@ -1164,12 +1275,8 @@ pub(crate) fn make_due(
     id: &str,
     now: Timestamp,
 ) -> Res<bool> {
-    let Some(table) = stateful_table(kind) else { return Ok(false) };
-    Ok(exec(
-        tx,
-        &format!("UPDATE {table} SET due_at = ?3 WHERE project_id = ?1 AND id = ?2 AND next_state IS NOT NULL"),
-        params![project_id, id, now.as_millis()],
-    )? == 1)
+    let Some(table) = stateful(kind) else { return Ok(false) };
+    exec_one(tx, table.make_due, params![project_id, id, now.as_millis()])
 }
 
 /// Sets a state outright, ending any transition (an admin's "set state").
@@ -1181,15 +1288,8 @@ pub(crate) fn force_state(
     state: &str,
     now: Timestamp,
 ) -> Res<bool> {
-    let Some(table) = stateful_table(kind) else { return Ok(false) };
-    Ok(exec(
-        tx,
-        &format!(
-            "UPDATE {table} SET state = ?3, next_state = NULL, due_at = NULL, updated_at = ?4, version = version + 1
-             WHERE project_id = ?1 AND id = ?2"
-        ),
-        params![project_id, id, state, now.as_millis()],
-    )? == 1)
+    let Some(table) = stateful(kind) else { return Ok(false) };
+    exec_one(tx, table.set_state, params![project_id, id, state, now.as_millis()])
 }
 
 /// Removes a resource and what goes with it (a VM's boot disk; a VM's
@@ -1209,8 +1309,8 @@ fn remove(tx: &Transaction<'_>, kind: ResourceKind, project_id: &str, id: &str) 
             [project_id, id],
         )?;
     }
-    let table = stateful_table(kind).expect("only resources with states are removed by transitions");
-    exec(tx, &format!("DELETE FROM {table} WHERE project_id = ?1 AND id = ?2"), [project_id, id])?;
+    let table = stateful(kind).expect("only resources with states are removed by transitions");
+    exec(tx, table.delete, [project_id, id])?;
     Ok(())
 }
 
@@ -1223,24 +1323,47 @@ pub struct TickReport {
     pub operations_finished: usize,
 }
 
+/// The earliest instant, in milliseconds, at which a settle could have
+/// anything to do: the earliest `due_at` of any resource, `i64::MIN`
+/// while an operation is open (its resources or its deadline may finish
+/// it at any time), `i64::MAX` when nothing is scheduled. One query over
+/// the partial indexes of due times and open operations.
+pub(crate) fn due_from(tx: &Connection) -> Res<i64> {
+    let earliest: Option<i64> = cached(
+        tx,
+        "SELECT CASE WHEN EXISTS (SELECT 1 FROM operations WHERE state IN ('PENDING', 'RUNNING')) THEN ?1
+             ELSE (SELECT MIN(due) FROM (
+                 SELECT MIN(due_at) AS due FROM vms WHERE due_at IS NOT NULL
+                 UNION ALL SELECT MIN(due_at) FROM disks WHERE due_at IS NOT NULL
+                 UNION ALL SELECT MIN(due_at) FROM clusters WHERE due_at IS NOT NULL
+                 UNION ALL SELECT MIN(due_at) FROM images WHERE due_at IS NOT NULL))
+             END",
+        [i64::MIN],
+        |r| r.get(0),
+    )?;
+    Ok(earliest.unwrap_or(i64::MAX))
+}
+
 /// Applies every transition due at `now` and finishes the operations that
-/// are done. Runs at the start and the end of every transaction.
+/// are done.
 pub(crate) fn settle(tx: &Transaction<'_>, now: Timestamp, errors: &Errors) -> Res<TickReport> {
-    let mut report = TickReport::default();
-    // The common case, nothing due and no operation open, costs one
-    // indexed query.
-    let busy: bool = tx
-        .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM vms WHERE due_at <= ?1)
-             OR EXISTS (SELECT 1 FROM disks WHERE due_at <= ?1)
-             OR EXISTS (SELECT 1 FROM clusters WHERE due_at <= ?1)
-             OR EXISTS (SELECT 1 FROM images WHERE due_at <= ?1)
-             OR EXISTS (SELECT 1 FROM operations WHERE state IN ('PENDING', 'RUNNING'))",
-        )?
-        .query_row([now.as_millis()], |r| r.get(0))?;
-    if !busy {
-        return Ok(report);
+    settle_and_look_ahead(tx, now, errors).map(|(report, _)| report)
+}
+
+/// [`settle`], and then [`due_from`]: when the next settle could have
+/// anything to do. The common case, nothing due and no operation open,
+/// costs one indexed query.
+pub(crate) fn settle_and_look_ahead(tx: &Transaction<'_>, now: Timestamp, errors: &Errors) -> Res<(TickReport, i64)> {
+    let due = due_from(tx)?;
+    if now.as_millis() < due {
+        return Ok((TickReport::default(), due));
     }
+    let report = apply_due(tx, now, errors)?;
+    Ok((report, due_from(tx)?))
+}
+
+fn apply_due(tx: &Transaction<'_>, now: Timestamp, errors: &Errors) -> Res<TickReport> {
+    let mut report = TickReport::default();
     // Deadlines first: a resource due after its operation's deadline fails
     // at the deadline, even when `now` is past both.
     let mut open = open_operations(tx)?;
@@ -1250,13 +1373,10 @@ pub(crate) fn settle(tx: &Transaction<'_>, now: Timestamp, errors: &Errors) -> R
         for resource in &op.resources {
             let Some(row) = state_row(tx, resource.kind, &op.project_id, &resource.id)? else { continue };
             if row.next_state.is_some() && row.due_at.is_none_or(|due| due > deadline.as_millis()) {
-                let table = stateful_table(resource.kind).expect("state rows come from stateful tables");
+                let table = stateful(resource.kind).expect("state rows come from stateful tables");
                 exec(
                     tx,
-                    &format!(
-                        "UPDATE {table} SET state = ?3, next_state = NULL, due_at = NULL, updated_at = ?4,
-                            version = version + 1 WHERE project_id = ?1 AND id = ?2"
-                    ),
+                    table.set_state,
                     params![op.project_id, resource.id, failed_state(resource.kind), deadline.as_millis()],
                 )?;
                 report.transitions += 1;
@@ -1273,28 +1393,14 @@ pub(crate) fn settle(tx: &Transaction<'_>, now: Timestamp, errors: &Errors) -> R
         }
     }
 
-    for kind in [ResourceKind::Vm, ResourceKind::Disk, ResourceKind::Cluster, ResourceKind::Image] {
-        let table = stateful_table(kind).expect("listed kinds have tables");
-        let due: Vec<(String, String, String, i64)> = {
-            let mut stmt = tx.prepare_cached(&format!(
-                "SELECT project_id, id, next_state, due_at FROM {table}
-                 WHERE due_at IS NOT NULL AND due_at <= ?1 ORDER BY due_at, rowid"
-            ))?;
-            stmt.query_map([now.as_millis()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-                .collect::<rusqlite::Result<_>>()?
-        };
+    for (kind, table) in STATEFUL {
+        let due: Vec<(String, String, String, i64)> =
+            all(tx, table.due, [now.as_millis()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
         for (project_id, id, next_state, due_at) in due {
             if next_state == REMOVED {
                 remove(tx, kind, &project_id, &id)?;
             } else {
-                exec(
-                    tx,
-                    &format!(
-                        "UPDATE {table} SET state = next_state, next_state = NULL, due_at = NULL, updated_at = ?3,
-                            version = version + 1 WHERE project_id = ?1 AND id = ?2"
-                    ),
-                    params![project_id, id, due_at],
-                )?;
+                exec(tx, table.advance, params![project_id, id, due_at])?;
             }
             report.transitions += 1;
         }

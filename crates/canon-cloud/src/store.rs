@@ -21,9 +21,27 @@
 //! Sync` and serialises every operation. At an emulator's scale (one
 //! client suite, thousands of requests per second at most) that is
 //! simpler and no slower than a pool: every operation is one short
-//! `BEGIN IMMEDIATE` transaction of a few indexed statements. Handlers
-//! that must not block an async executor can call into the domain from
-//! `spawn_blocking`.
+//! transaction of a few indexed statements (`BEGIN IMMEDIATE` in a file,
+//! which other connections may share; `BEGIN DEFERRED` in memory, which
+//! they cannot). Handlers that must not block an async executor can call
+//! into the domain from `spawn_blocking`.
+//!
+//! # What is due
+//!
+//! Every domain transaction settles the transitions that are due, at its
+//! start and at its end. Most of the time nothing is, so the store keeps
+//! in memory a lower bound of the instants at which something could be:
+//! the earliest `due_at` of any resource, or "now" while an operation is
+//! open. A settle runs only when the clock has reached that bound.
+//!
+//! The bound is kept by SQLite itself: temporary triggers (in this
+//! connection only, never in the file) lower it whenever a resource is
+//! given a due time or an operation is opened or reopened, whatever the
+//! statement that did it. A settle that runs raises it again from the
+//! tables. It starts unknown (so the first transaction after opening a
+//! store reads it from the tables), and it goes back to unknown when a
+//! transaction rolls back, or when a file store was changed by another
+//! connection (`PRAGMA data_version`): when unsure, settle.
 //!
 //! # Schema
 //!
@@ -33,16 +51,90 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::functions::FunctionFlags;
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+use crate::clock::Timestamp;
+use crate::repo::Res;
 
 /// The SQLite database behind a [`Cloud`](crate::Cloud).
 pub struct Store {
-    connection: Mutex<Connection>,
+    connection: Mutex<Open>,
     path: Option<PathBuf>,
+    due: Arc<DueBound>,
 }
+
+/// The connection, and the last `PRAGMA data_version` it read (file
+/// stores only).
+struct Open {
+    connection: Connection,
+    data_version: Option<i64>,
+}
+
+/// A lower bound, in milliseconds since the epoch, of the instants at
+/// which a settle could have anything to do: nothing is due before it.
+/// `i64::MIN` when unknown or while an operation is open.
+///
+/// Every access happens under the store's lock (the triggers fire inside
+/// a statement of the locked connection), so relaxed ordering suffices.
+#[derive(Debug)]
+pub(crate) struct DueBound(AtomicI64);
+
+impl DueBound {
+    const UNKNOWN: i64 = i64::MIN;
+
+    /// Whether something may be due at `now`.
+    pub(crate) fn may_be_due(&self, now: Timestamp) -> bool {
+        now.as_millis() >= self.0.load(Ordering::Relaxed)
+    }
+
+    /// Records what a settle read from the tables.
+    pub(crate) fn set(&self, bound: i64) {
+        self.0.store(bound, Ordering::Relaxed);
+    }
+
+    /// Something may be due from `at` on.
+    fn lower(&self, at: i64) {
+        self.0.fetch_min(at, Ordering::Relaxed);
+    }
+
+    fn forget(&self) {
+        self.set(DueBound::UNKNOWN);
+    }
+}
+
+/// The function the triggers call.
+const DUE_FUNCTION: &str = "canon_due_from";
+
+/// For each table of resources with states, the triggers that lower the
+/// bound to a due time given to a row.
+macro_rules! due_triggers {
+    ($($table:literal),*) => {
+        concat!($(
+            "CREATE TEMP TRIGGER canon_due_", $table, "_insert AFTER INSERT ON main.", $table,
+            " WHEN NEW.due_at IS NOT NULL BEGIN SELECT canon_due_from(NEW.due_at); END;\n",
+            "CREATE TEMP TRIGGER canon_due_", $table, "_update AFTER UPDATE OF due_at ON main.", $table,
+            " WHEN NEW.due_at IS NOT NULL BEGIN SELECT canon_due_from(NEW.due_at); END;\n",
+        )*)
+    };
+}
+
+/// The triggers: a resource given a due time lowers the bound to it; an
+/// operation opened or reopened lowers it to "always" (`i64::MIN`).
+const DUE_TRIGGERS: &str = concat!(
+    due_triggers!("vms", "disks", "clusters", "images"),
+    "CREATE TEMP TRIGGER canon_due_operations_insert AFTER INSERT ON main.operations
+    WHEN NEW.state IN ('PENDING', 'RUNNING')
+    BEGIN SELECT canon_due_from(-9223372036854775807 - 1); END;
+CREATE TEMP TRIGGER canon_due_operations_update AFTER UPDATE OF state ON main.operations
+    WHEN NEW.state IN ('PENDING', 'RUNNING')
+    BEGIN SELECT canon_due_from(-9223372036854775807 - 1); END;
+"
+);
 
 impl fmt::Debug for Store {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -319,11 +411,26 @@ impl Store {
     }
 
     fn finish(mut connection: Connection, path: Option<PathBuf>) -> Result<Store, StoreError> {
-        connection.pragma_update(None, "foreign_keys", "ON").map_err(|e| StoreError::new(StoreErrorKind::Open, e))?;
+        let fail = |e: rusqlite::Error| StoreError::new(StoreErrorKind::Open, e);
+        connection.pragma_update(None, "foreign_keys", "ON").map_err(fail)?;
         // Every statement the domain runs stays prepared.
         connection.set_prepared_statement_cache_capacity(256);
         migrate(&mut connection)?;
-        Ok(Store { connection: Mutex::new(connection), path })
+        let due = Arc::new(DueBound(AtomicI64::new(DueBound::UNKNOWN)));
+        let lower = Arc::clone(&due);
+        connection
+            .create_scalar_function(DUE_FUNCTION, 1, FunctionFlags::SQLITE_UTF8, move |context| {
+                let at: i64 = context.get(0)?;
+                lower.lower(at);
+                Ok(at)
+            })
+            .map_err(fail)?;
+        connection.execute_batch(DUE_TRIGGERS).map_err(fail)?;
+        let data_version = match path {
+            Some(_) => Some(connection.query_row("PRAGMA data_version", [], |row| row.get(0)).map_err(fail)?),
+            None => None,
+        };
+        Ok(Store { connection: Mutex::new(Open { connection, data_version }), path, due })
     }
 
     /// The database file, or `None` in memory.
@@ -339,27 +446,84 @@ impl Store {
     /// The journal mode SQLite reports: `wal` for a file, `memory` in
     /// memory.
     pub fn journal_mode(&self) -> String {
-        self.lock().query_row("PRAGMA journal_mode", [], |row| row.get(0)).unwrap_or_default()
+        self.lock().connection.query_row("PRAGMA journal_mode", [], |row| row.get(0)).unwrap_or_default()
     }
 
-    fn lock(&self) -> MutexGuard<'_, Connection> {
+    fn lock(&self) -> MutexGuard<'_, Open> {
         // A panic inside a transaction rolled it back when the transaction
-        // was dropped, so the connection is consistent: poisoning carries
-        // no information here.
+        // was dropped (and forgot the due bound), so the connection is
+        // consistent: poisoning carries no information here.
         self.connection.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Runs `f` in one `BEGIN IMMEDIATE` transaction, committed when `f`
-    /// returns `Ok` and rolled back otherwise.
-    pub(crate) fn write<T>(
-        &self,
-        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, crate::repo::Fail>,
-    ) -> Result<T, crate::repo::Fail> {
-        let mut connection = self.lock();
-        let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    /// The bound of what may be due, valid inside [`Store::write`].
+    pub(crate) fn due(&self) -> &DueBound {
+        &self.due
+    }
+
+    /// How a transaction begins. A file may have other connections (another
+    /// process, a second store on the same path), so a transaction takes
+    /// the write lock at once (`BEGIN IMMEDIATE`) rather than upgrade to
+    /// it midway, which SQLite refuses when another connection wrote in
+    /// between. A database in memory is this connection's alone: nothing
+    /// can come between, and `BEGIN DEFERRED` does the same for less.
+    fn behavior(&self) -> TransactionBehavior {
+        match self.path {
+            Some(_) => TransactionBehavior::Immediate,
+            None => TransactionBehavior::Deferred,
+        }
+    }
+
+    /// Runs `f` in one transaction (see [`Store::behavior`]), committed
+    /// when `f` returns `Ok` and rolled back otherwise (or when `f`
+    /// panics).
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Res<T>) -> Res<T> {
+        let mut guard = self.lock();
+        let open = &mut *guard;
+        // Until the commit, a failure or a panic leaves the bound unknown:
+        // a settle inside the transaction may have raised it for rows that
+        // the rollback brings back.
+        let forget = ForgetOnDrop(Some(&self.due));
+        let tx = open.connection.transaction_with_behavior(self.behavior())?;
+        // Another connection's commits change the data version this one
+        // reads (its own do not): the bound may then be stale.
+        let changed_elsewhere = match open.data_version {
+            Some(seen) => {
+                let version: i64 = tx.prepare_cached("PRAGMA data_version")?.query_row([], |row| row.get(0))?;
+                (version != seen).then_some(version)
+            }
+            None => None,
+        };
+        if changed_elsewhere.is_some() {
+            self.due.forget();
+        }
         let value = f(&tx)?;
-        tx.commit()?;
+        // Through the statement cache; the transaction's drop then finds
+        // the connection in autocommit mode and does nothing.
+        tx.prepare_cached("COMMIT")?.execute([])?;
+        drop(tx);
+        if changed_elsewhere.is_some() {
+            open.data_version = changed_elsewhere;
+        }
+        forget.disarm();
         Ok(value)
+    }
+}
+
+/// Forgets the due bound when dropped armed.
+struct ForgetOnDrop<'a>(Option<&'a DueBound>);
+
+impl ForgetOnDrop<'_> {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for ForgetOnDrop<'_> {
+    fn drop(&mut self) {
+        if let Some(due) = self.0 {
+            due.forget();
+        }
     }
 }
 
@@ -389,9 +553,9 @@ mod tests {
         let store = Store::in_memory().unwrap();
         assert!(store.is_ephemeral());
         assert_eq!(store.journal_mode(), "memory");
-        let version: usize = store.lock().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        let version: usize = store.lock().connection.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
         assert_eq!(version, MIGRATIONS.len());
-        let fk: i64 = store.lock().query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+        let fk: i64 = store.lock().connection.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
         assert_eq!(fk, 1);
     }
 

@@ -17,9 +17,10 @@ use reqwest::{IntoUrl, Request, Response, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::engine::{self, Mode, Success};
+use crate::engine::{self, Head, Read, Whole};
 use crate::error::Error;
 use crate::report::AttemptReport;
+use crate::timer::Timers;
 
 /// The default header for idempotency keys, as the IETF draft "The
 /// Idempotency-Key HTTP Header Field" spells it.
@@ -36,7 +37,7 @@ pub(crate) type CachedBudget = (String, Option<u16>, Arc<RetryBudget>);
 /// What every request of a client shares.
 pub(crate) struct Shared {
     pub(crate) http: reqwest::Client,
-    retrier: Retrier,
+    pub(crate) retrier: Retrier,
     /// The same policy with one attempt, for requests whose body is a
     /// stream and cannot be sent twice.
     one_shot: Retrier,
@@ -48,6 +49,8 @@ pub(crate) struct Shared {
     generate_keys: bool,
     pub(crate) max_error_body: usize,
     pub(crate) on_attempt: Option<Observer>,
+    /// The timers of finished attempts, for the next ones.
+    pub(crate) timers: Timers,
 }
 
 impl Shared {
@@ -168,8 +171,7 @@ impl Client {
     /// [`reqwest::Client::execute`]. An idempotency key in the request's
     /// idempotency header makes it retryable whatever its method.
     pub fn execute(&self, request: Request) -> impl Future<Output = Result<Response, Error>> + Send + 'static {
-        let run = self.run_request(request, KeyChoice::Default, Mode::Head);
-        async move { Ok(run.await?.into_head()) }
+        self.run_request::<Head>(request, KeyChoice::Default)
     }
 
     /// Sends one logical request whose attempts `build` makes, each for its
@@ -204,9 +206,8 @@ impl Client {
     where
         F: FnMut(&AttemptContext) -> reqwest::RequestBuilder,
     {
-        let run = engine::run(&self.shared, &self.shared.retrier, call, None, None, |c| build(c).build(), Mode::Head);
-        let success = Box::pin(run).await?;
-        Ok(success.into_head())
+        let run = engine::run::<Head, _>(&self.shared, &self.shared.retrier, call, None, None, |c| build(c).build());
+        Box::pin(run).await
     }
 
     /// [`send_with`](Client::send_with), reading the whole body of a
@@ -215,15 +216,13 @@ impl Client {
     where
         F: FnMut(&AttemptContext) -> reqwest::RequestBuilder,
     {
-        let run =
-            engine::run(&self.shared, &self.shared.retrier, call, None, None, |c| build(c).build(), Mode::Buffered);
-        let success = Box::pin(run).await?;
-        Ok(success.into_buffered())
+        let run = engine::run::<Whole, _>(&self.shared, &self.shared.retrier, call, None, None, |c| build(c).build());
+        Box::pin(run).await
     }
 
     /// The logical request `request` describes, boxed: the engine's future
     /// is large, and boxing it once keeps the futures that await it small.
-    fn run_request(&self, request: Request, key: KeyChoice, mode: Mode) -> EngineFuture {
+    fn run_request<R: Read>(&self, request: Request, key: KeyChoice) -> EngineFuture<R::Output> {
         let shared = &*self.shared;
         let method = request.method().clone();
         let header_key = request
@@ -246,37 +245,50 @@ impl Client {
         if let Some(value) = key.and_then(|key| HeaderValue::from_str(&key).ok()) {
             request.headers_mut().insert(shared.idempotency_header.clone(), value);
         }
-        let client = self.clone();
         match Template::new(&request) {
-            Some(template) => Box::pin(async move {
-                let shared = &*client.shared;
-                // Attempt 1 needs no context unless its key is generated: it
-                // is the request itself.
-                let first = (!generated).then_some(request);
-                let url = &template.url;
-                engine::run(shared, &shared.retrier, call, first, Some(url), |_| Ok(template.request()), mode).await
-            }),
+            // Attempt 1 needs the session's key: the engine's loop makes it
+            // from the template.
+            Some(template) if generated => {
+                let client = self.clone();
+                Box::pin(async move {
+                    let shared = &*client.shared;
+                    let build = |_: &AttemptContext| Ok(template.request());
+                    engine::run::<R, _>(shared, &shared.retrier, call, None, Some(&template.url), build).await
+                })
+            }
+            // Attempt 1 needs no context: it is the request itself, handed
+            // to reqwest at once, as reqwest's own `send` does.
+            Some(template) => {
+                let sent = shared.http.execute(request);
+                Box::pin(engine::run_from::<R, _>(Arc::clone(&self.shared), call, sent, template))
+            }
             // A body that is a stream can be sent only once.
-            None => Box::pin(async move {
-                let shared = &*client.shared;
-                let mut request = Some(request);
-                let build = |_: &AttemptContext| Ok(request.take().expect("the one-shot policy allows one attempt"));
-                engine::run(shared, &shared.one_shot, call, None, None, build, mode).await
-            }),
+            None => {
+                let client = self.clone();
+                Box::pin(async move {
+                    let shared = &*client.shared;
+                    let mut request = Some(request);
+                    let build =
+                        |_: &AttemptContext| Ok(request.take().expect("the one-shot policy allows one attempt"));
+                    engine::run::<R, _>(shared, &shared.one_shot, call, None, None, build).await
+                })
+            }
         }
     }
 }
 
-type EngineFuture = Pin<Box<dyn Future<Output = Result<Success, Error>> + Send + 'static>>;
+/// A logical request's future, boxed: one allocation per request, and a
+/// future that moves as a pointer.
+type EngineFuture<T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'static>>;
 
 /// A request that can be sent again: its parts, with the body as bytes.
 ///
 /// Not reqwest's `Request::try_clone`, which puts an entry into the
 /// request's extensions on every copy, a cost the success path does not
 /// need to pay.
-struct Template {
-    method: Method,
-    url: Url,
+pub(crate) struct Template {
+    pub(crate) method: Method,
+    pub(crate) url: Url,
     headers: HeaderMap,
     version: Version,
     timeout: Option<Duration>,
@@ -284,24 +296,27 @@ struct Template {
 }
 
 impl Template {
-    /// A copy of `request`, or `None` when its body is a stream.
-    fn new(request: &Request) -> Option<Template> {
+    /// A copy of `request`, boxed (so that the request's future holds a
+    /// pointer to it), or `None` when its body is a stream.
+    fn new(request: &Request) -> Option<Box<Template>> {
         let body = match request.body() {
             None => None,
             Some(body) => Some(Bytes::copy_from_slice(body.as_bytes()?)),
         };
-        Some(Template {
+        // An empty map is made, not copied: making one allocates nothing.
+        let headers = if request.headers().is_empty() { HeaderMap::new() } else { request.headers().clone() };
+        Some(Box::new(Template {
             method: request.method().clone(),
             url: request.url().clone(),
-            headers: request.headers().clone(),
+            headers,
             version: request.version(),
             timeout: request.timeout().copied(),
             body,
-        })
+        }))
     }
 
     /// A request from the template.
-    fn request(&self) -> Request {
+    pub(crate) fn request(&self) -> Request {
         let mut request = Request::new(self.method.clone(), self.url.clone());
         *request.headers_mut() = self.headers.clone();
         *request.version_mut() = self.version;
@@ -312,22 +327,6 @@ impl Template {
             *request.body_mut() = Some(reqwest::Body::from(body.clone()));
         }
         request
-    }
-}
-
-impl Success {
-    fn into_head(self) -> Response {
-        match self {
-            Success::Head(response) => response,
-            Success::Buffered(_) => unreachable!("Mode::Head yields a response head"),
-        }
-    }
-
-    fn into_buffered(self) -> BufferedResponse {
-        match self {
-            Success::Buffered(response) => response,
-            Success::Head(_) => unreachable!("Mode::Buffered yields a buffered response"),
-        }
     }
 }
 
@@ -515,6 +514,7 @@ impl ClientBuilder {
                 generate_keys: self.generate_keys,
                 max_error_body: self.max_error_body,
                 on_attempt: self.on_attempt,
+                timers: Timers::default(),
             }),
         })
     }
@@ -625,22 +625,20 @@ impl RequestBuilder {
     /// [`timeout`](RequestBuilder::timeout) if you need to). Every non-2xx
     /// response is decoded into an [`ErrorResponse`](crate::ErrorResponse).
     pub fn send(self) -> impl Future<Output = Result<Response, Error>> + Send + 'static {
-        let run = self.start(Mode::Head);
-        async move { Ok(run.await?.into_head()) }
+        self.start::<Head>()
     }
 
     /// Sends the request and reads the whole body of the success inside the
     /// attempt, so that a body cut short is a transport failure, retried
     /// like any other.
     pub fn send_buffered(self) -> impl Future<Output = Result<BufferedResponse, Error>> + Send + 'static {
-        let run = self.start(Mode::Buffered);
-        async move { Ok(run.await?.into_buffered()) }
+        self.start::<Whole>()
     }
 
-    fn start(self, mode: Mode) -> EngineFuture {
+    fn start<R: Read>(self) -> EngineFuture<R::Output> {
         let RequestBuilder { client, method, inner, key } = self;
         match inner.build() {
-            Ok(request) => client.run_request(request, key, mode),
+            Ok(request) => client.run_request::<R>(request, key),
             Err(error) => Box::pin(std::future::ready(Err(Error::request(method, error, Vec::new())))),
         }
     }

@@ -18,60 +18,103 @@
 //!   opened, as of the time the request started, only when the attempt
 //!   fails or an observer wants its report. The session then decides
 //!   exactly as if it had been open from the start: its deadline, attempt
-//!   numbers and history are the same.
+//!   numbers and history are the same;
+//! - a success path that costs one allocation for the request's future and
+//!   one for the copy kept for a retry: attempt 1 is handed to reqwest
+//!   before the future is made, its future is pinned in place (not boxed),
+//!   the error path's state is boxed only when an error comes, and the way
+//!   a success is read ([`Head`] or [`Whole`]) is a type, so that the head's
+//!   futures do not carry the state of reading a body;
+//! - one timer per attempt, for the per-attempt timeout and the deadline
+//!   alike, reused from the client's finished attempts (see
+//!   [`crate::timer`]); no span at all when no subscriber takes `INFO`
+//!   spans.
 
+use std::future::{Future, poll_fn};
+use std::pin::{Pin, pin};
 use std::sync::Arc;
-use std::time::Instant;
+use std::task::Poll;
+use std::time::{Duration, Instant};
 
 use canon_retry::{
-    AttemptContext, AttemptRecord, BudgetRegistry, Call, Failure, GiveUp, GiveUpReason, Retrier, Retry, RetryBudget,
-    Session, TransportKind,
+    AttemptContext, AttemptRecord, BudgetRegistry, Call, Failure, GiveUp, GiveUpReason, Placement, Policy, Retrier,
+    Retry, RetryBudget, Session, TransportKind,
 };
-use http::{HeaderName, HeaderValue, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use reqwest::{Request, Response, Url};
-use tracing::Instrument;
+use tracing::Span;
 use tracing::field::{Empty, display};
+use tracing::level_filters::{LevelFilter, STATIC_MAX_LEVEL};
 
-use crate::client::{BufferedResponse, Shared};
+use crate::client::{BufferedResponse, Shared, Template};
 use crate::error::{Error, ErrorResponse, LastFailure};
 use crate::report::AttemptReport;
 use crate::transport::{self, Phase};
 
-/// How much of a successful response an attempt reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Mode {
-    /// The head: the caller streams the body.
-    Head,
-    /// The whole body, inside the attempt (a body cut short is retried).
-    Buffered,
+/// How much of a successful response an attempt reads, and what it gives:
+/// [`Head`] or [`Whole`]. A type rather than a value, so that each way has
+/// its own futures, and the head's do not carry the state of reading a body.
+pub(crate) trait Read: 'static {
+    /// What a successful attempt gives.
+    type Output: Send;
+
+    /// Reads what the attempt needs of a successful response.
+    fn read(response: Response) -> impl Future<Output = reqwest::Result<Self::Output>> + Send;
+
+    /// The HTTP status of a success.
+    fn http_status(output: &Self::Output) -> StatusCode;
+
+    /// The response headers of a success.
+    fn headers(output: &Self::Output) -> &HeaderMap;
 }
 
-/// A successful attempt.
-pub(crate) enum Success {
-    Head(Response),
-    Buffered(BufferedResponse),
+/// The head: the caller streams the body.
+pub(crate) struct Head;
+
+impl Read for Head {
+    type Output = Response;
+
+    fn read(response: Response) -> impl Future<Output = reqwest::Result<Response>> + Send {
+        std::future::ready(Ok(response))
+    }
+
+    fn http_status(output: &Response) -> StatusCode {
+        output.status()
+    }
+
+    fn headers(output: &Response) -> &HeaderMap {
+        output.headers()
+    }
 }
 
-impl Success {
-    fn http_status(&self) -> StatusCode {
-        match self {
-            Success::Head(response) => response.status(),
-            Success::Buffered(response) => response.status(),
+/// The whole body, inside the attempt (a body cut short is retried).
+pub(crate) struct Whole;
+
+impl Read for Whole {
+    type Output = BufferedResponse;
+
+    fn read(mut response: Response) -> impl Future<Output = reqwest::Result<BufferedResponse>> + Send {
+        let url = response.url().clone();
+        let http_status = response.status();
+        let headers = std::mem::take(response.headers_mut());
+        async move {
+            let body = response.bytes().await?;
+            Ok(BufferedResponse { url, http_status, headers, body })
         }
     }
 
-    fn request_id(&self) -> Option<&str> {
-        let headers = match self {
-            Success::Head(response) => response.headers(),
-            Success::Buffered(response) => response.headers(),
-        };
-        request_id(headers)
+    fn http_status(output: &BufferedResponse) -> StatusCode {
+        output.status()
+    }
+
+    fn headers(output: &BufferedResponse) -> &HeaderMap {
+        output.headers()
     }
 }
 
 /// The request id of a response head: `x-request-id`, else `request-id`
 /// (as [`canon::HeaderHints`] reads it).
-pub(crate) fn request_id(headers: &http::HeaderMap) -> Option<&str> {
+pub(crate) fn request_id(headers: &HeaderMap) -> Option<&str> {
     const NAMES: [HeaderName; 2] = [HeaderName::from_static("x-request-id"), HeaderName::from_static("request-id")];
     NAMES
         .iter()
@@ -110,32 +153,147 @@ fn budget_for(shared: &Shared, registry: &BudgetRegistry, url: &Url) -> Arc<Retr
     budget
 }
 
+/// The time limit of a logical request's first attempt: the policy's
+/// per-attempt timeout, or the deadline if that is shorter (as the session
+/// would give it).
+fn first_timeout(policy: &Policy) -> Duration {
+    policy.attempt_timeout().map_or(policy.deadline(), |t| t.min(policy.deadline()))
+}
+
+/// The span of one attempt, or [`Span::none`] when no subscriber takes
+/// spans of its level, so that the success path builds no span (and, with
+/// tracing's `log` feature, formats no fields) for nobody.
+fn attempt_span(number: u32, method: &Method, url: &Url, placement: Option<&Placement>) -> Span {
+    if tracing::Level::INFO > STATIC_MAX_LEVEL || tracing::Level::INFO > LevelFilter::current() {
+        return Span::none();
+    }
+    let span = tracing::info_span!(
+        target: "canon_reqwest",
+        "attempt",
+        attempt = number,
+        method = %method,
+        url = %url,
+        placement = Empty,
+        http_status = Empty,
+        request_id = Empty,
+    );
+    if let (Some(placement), false) = (placement, span.is_disabled()) {
+        span.record("placement", display(placement));
+    }
+    span
+}
+
+/// Runs one attempt until `until`, in `span`: one tokio timer, for the
+/// per-attempt timeout and the deadline alike (the session's attempt
+/// timeout is already the earlier of the two). The attempt's future lives
+/// inside this one, pinned where it is: neither boxed nor moved.
+async fn timed<R: Read, F>(shared: &Shared, sent: F, until: Instant, span: &Span) -> Result<R::Output, AttemptError>
+where
+    F: Future<Output = reqwest::Result<Response>>,
+{
+    let mut attempt = pin!(attempt::<R, F>(shared, sent, span));
+    let mut expiry = shared.timers.start(tokio::time::Instant::from_std(until));
+    poll_fn(|cx| {
+        // Entering `Span::none()` does nothing.
+        let entered = span.enter();
+        if let Poll::Ready(result) = attempt.as_mut().poll(cx) {
+            return Poll::Ready(result);
+        }
+        drop(entered);
+        match expiry.poll_expired(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(AttemptError::Failed {
+                last: LastFailure::Transport { kind: TransportKind::Timeout, source: None },
+                classified: Failure::transport(TransportKind::Timeout),
+            })),
+            Poll::Pending => Poll::Pending,
+        }
+    })
+    .await
+}
+
+/// A first attempt run before the engine's loop: what it gave, and the
+/// budget it was charged to.
+pub(crate) struct FirstAttempt<T> {
+    started: Instant,
+    result: Result<T, AttemptError>,
+    budget: Option<Arc<RetryBudget>>,
+}
+
+/// Runs one logical request whose first attempt, `sent`, is already handed
+/// to reqwest (`reqwest::Client::execute`, which does its work when
+/// polled): a request made without a context, which `template` can make
+/// again for every other attempt (its key, if any, already in its header;
+/// no placement). Handing the request over first keeps it out of this
+/// future, which then holds reqwest's small one rather than the request.
+///
+/// This is the success path. Attempt 1 runs here, before any session
+/// exists: no session, no second future, no allocation. Only when it fails
+/// (or an observer wants its report) does the engine's loop, [`run`], take
+/// over, boxed; it opens the session as of the time the request started,
+/// and decides exactly as if it had been open from the start: the same
+/// deadline, attempt numbers and history.
+pub(crate) async fn run_from<R: Read, F>(
+    shared: Arc<Shared>,
+    call: Call,
+    sent: F,
+    template: Box<Template>,
+) -> Result<R::Output, Error>
+where
+    F: Future<Output = reqwest::Result<Response>>,
+{
+    let shared = &*shared;
+    let started = now();
+    let budget = shared.budgets.as_ref().map(|registry| budget_for(shared, registry, &template.url));
+    let span = attempt_span(1, &template.method, &template.url, None);
+    let until = started + first_timeout(shared.retrier.policy());
+    let result = timed::<R, F>(shared, sent, until, &span).await;
+    drop(span);
+    match result {
+        Ok(success) if shared.on_attempt.is_none() => {
+            // A success earns the host's budget its share of a retry.
+            if let Some(budget) = &budget {
+                budget.deposit(now());
+            }
+            Ok(success)
+        }
+        result => go_on::<R>(shared, call, FirstAttempt { started, result, budget }, &template).await,
+    }
+}
+
+/// The engine's loop after a first attempt that [`run_from`] ran, boxed:
+/// built in a function of its own, so that none of its state is part of
+/// the success path's future.
+fn go_on<'a, R: Read>(
+    shared: &'a Shared,
+    call: Call,
+    first: FirstAttempt<R::Output>,
+    template: &'a Template,
+) -> Pin<Box<impl Future<Output = Result<R::Output, Error>> + 'a>> {
+    let build = |_: &AttemptContext| Ok(template.request());
+    Box::pin(run::<R, _>(shared, &shared.retrier, call, Some(first), Some(&template.url), build))
+}
+
 /// Runs one logical request: `build` makes each attempt's request.
 ///
-/// `first`, when given, is the first attempt's request, made without a
-/// context: the caller promises that it is what `build` would make for
-/// attempt 1 (its key, if any, already in its header; no placement). The
-/// first attempt then runs before any session exists, and a session is
-/// opened, as of the time the request started, only when it is needed (a
-/// failure, or an observer to report a success to). On the success path
-/// that saves the session's bookkeeping, which is most of this crate's cost.
+/// `first`, when given, is attempt 1, already run by [`run_from`]; the loop
+/// goes on from its outcome, and opens the session only when it needs one
+/// (a failure, or an observer to report a success to).
 ///
 /// `fixed_url`, when given, is the URL of every attempt, so that the loop
 /// need not copy each attempt's URL to report it.
-pub(crate) async fn run<B>(
+pub(crate) async fn run<R: Read, B>(
     shared: &Shared,
     retrier: &Retrier,
     call: Call,
-    mut first: Option<Request>,
+    mut first: Option<FirstAttempt<R::Output>>,
     fixed_url: Option<&Url>,
     mut build: B,
-    mode: Mode,
-) -> Result<Success, Error>
+) -> Result<R::Output, Error>
 where
     B: FnMut(&AttemptContext) -> Result<Request, reqwest::Error>,
 {
     let method = call.method().clone();
-    let started = now();
+    let started = first.as_ref().map_or_else(now, |first| first.started);
     let mut call = Some(call);
     let mut session: Option<Session> = None;
     // Opens the session as of `started`, with attempt 1 begun, if it is not
@@ -149,14 +307,12 @@ where
         }
         Ok(())
     };
-    let policy = retrier.policy();
-    let first_timeout = policy.attempt_timeout().map_or(policy.deadline(), |t| t.min(policy.deadline()));
     let mut spent: Vec<(Arc<RetryBudget>, f64)> = Vec::new();
     let mut last: Option<LastFailure> = None;
     let mut last_url: Option<Url> = None;
     loop {
-        let (mut request, context) = match first.take() {
-            Some(request) => (request, None),
+        let (result, budget, own_url) = match first.take() {
+            Some(FirstAttempt { result, budget, .. }) => (result, budget, None),
             None => {
                 if session.is_none() {
                     session = Some(retrier.start(started, call.take().expect("the call is taken once")));
@@ -170,60 +326,31 @@ where
                         return Err(Error::gave_up(method, last_url, give_up, last, history));
                     }
                 };
-                match build(&context) {
-                    Ok(request) => (request, Some(context)),
+                let mut request = match build(&context) {
+                    Ok(request) => request,
                     Err(error) => {
                         let history = session.map(Session::into_history).unwrap_or_default();
                         return Err(Error::request(method, error, history));
                     }
-                }
+                };
+                prepare(shared, &mut request, &context);
+                let budget = shared.budgets.as_ref().map(|registry| budget_for(shared, registry, request.url()));
+                let own_url = fixed_url.is_none().then(|| request.url().clone());
+                let span = attempt_span(context.number, request.method(), request.url(), context.placement.as_ref());
+                let sent = shared.http.execute(request);
+                let result = timed::<R, _>(shared, sent, at + context.timeout, &span).await;
+                (result, budget, own_url)
             }
-        };
-        let number = context.as_ref().map_or(1, |c| c.number);
-        let timeout = context.as_ref().map_or(first_timeout, |c| c.timeout);
-        if let Some(context) = &context {
-            prepare(shared, &mut request, context);
-        }
-        let budget = shared.budgets.as_ref().map(|registry| budget_for(shared, registry, request.url()));
-        if number == 1 {
-            if let Some(budget) = &budget {
-                budget.deposit(started);
-            }
-        }
-        let own_url = fixed_url.is_none().then(|| request.url().clone());
-        let span = tracing::info_span!(
-            target: "canon_reqwest",
-            "attempt",
-            attempt = number,
-            method = %request.method(),
-            url = %request.url(),
-            placement = Empty,
-            http_status = Empty,
-            request_id = Empty,
-        );
-        if let (Some(placement), false) = (context.as_ref().and_then(|c| c.placement.as_ref()), span.is_disabled()) {
-            span.record("placement", display(placement));
-        }
-        // Boxed, so that the attempt's future (reqwest's response and body
-        // reading) is not part of the loop's and is never moved.
-        let attempt = Box::pin(attempt(shared, request, mode, &span));
-        // A disabled span is not entered at every poll.
-        let result = if span.is_disabled() {
-            tokio::time::timeout(timeout, attempt).await
-        } else {
-            tokio::time::timeout(timeout, attempt.instrument(span.clone())).await
-        };
-        let result = match result {
-            Ok(result) => result,
-            Err(_) => Err(AttemptError::Failed {
-                last: LastFailure::Transport { kind: TransportKind::Timeout, source: None },
-                classified: Failure::transport(TransportKind::Timeout),
-            }),
         };
         match result {
             Ok(success) => {
                 let url = own_url.or_else(|| fixed_url.cloned()).expect("one of them is set");
                 let done = now();
+                // The host that answered earns its share of a retry, and
+                // every budget gets back what this request's retries cost.
+                if let Some(budget) = &budget {
+                    budget.deposit(done);
+                }
                 for (budget, cost) in spent {
                     budget.refund(done, cost);
                 }
@@ -237,11 +364,11 @@ where
                     let session = session.as_mut().expect("the session is open");
                     session.succeeded(done);
                     let mut record = session.history().last().cloned().expect("the success was just recorded");
-                    record.request_id = success.request_id().map(str::to_owned);
+                    record.request_id = request_id(R::headers(&success)).map(str::to_owned);
                     observer(&AttemptReport {
                         method: method.clone(),
                         url,
-                        http_status: Some(success.http_status()),
+                        http_status: Some(R::http_status(&success)),
                         record,
                         retry: None,
                         give_up: None,
@@ -296,6 +423,14 @@ where
                 match decision {
                     Ok(Retry { wait, .. }) => Box::pin(tokio::time::sleep(wait)).await,
                     Err(give_up) => {
+                        // An answer that is not overload (a 404, a validation
+                        // error) shows a host that is up: it earns like a
+                        // success, as in `Session::failed`.
+                        if !classified.is_overload() {
+                            if let Some(budget) = &budget {
+                                budget.deposit(now());
+                            }
+                        }
                         let mut history = session.map(Session::into_history).unwrap_or_default();
                         if let Some(record) = history.last_mut() {
                             unwait(record);
@@ -327,48 +462,55 @@ fn prepare(shared: &Shared, request: &mut Request, context: &AttemptContext) {
     }
 }
 
-/// Sends one attempt and reads what it needs of the response.
-async fn attempt(shared: &Shared, request: Request, mode: Mode, span: &tracing::Span) -> Result<Success, AttemptError> {
-    let transport_failure = |source: reqwest::Error, phase: Phase| {
-        if phase == Phase::Send && transport::is_request_error(&source) {
-            return AttemptError::Request(source);
-        }
-        let kind = transport::classify(&source, phase);
-        AttemptError::Failed {
-            last: LastFailure::Transport { kind, source: Some(source) },
-            classified: Failure::transport(kind),
-        }
-    };
-    let mut response = shared.http.execute(request).await.map_err(|e| transport_failure(e, Phase::Send))?;
+/// A transport failure as the engine sees it: a request reqwest refused
+/// (not retried), or a transient failure.
+fn transport_failure(source: reqwest::Error, phase: Phase) -> AttemptError {
+    if phase == Phase::Send && transport::is_request_error(&source) {
+        return AttemptError::Request(source);
+    }
+    let kind = transport::classify(&source, phase);
+    AttemptError::Failed {
+        last: LastFailure::Transport { kind, source: Some(source) },
+        classified: Failure::transport(kind),
+    }
+}
+
+/// Waits for an attempt's response and reads what it needs of it.
+async fn attempt<R: Read, F>(shared: &Shared, sent: F, span: &Span) -> Result<R::Output, AttemptError>
+where
+    F: Future<Output = reqwest::Result<Response>>,
+{
+    let response = sent.await.map_err(|e| transport_failure(e, Phase::Send))?;
     let http_status = response.status();
     if !span.is_disabled() {
         span.record("http_status", http_status.as_u16());
     }
-    if http_status.is_success() {
-        if !span.is_disabled() {
-            if let Some(id) = request_id(response.headers()) {
-                span.record("request_id", id);
-            }
-        }
-        return match mode {
-            Mode::Head => Ok(Success::Head(response)),
-            Mode::Buffered => {
-                let url = response.url().clone();
-                let headers = std::mem::take(response.headers_mut());
-                let body = response.bytes().await.map_err(|e| transport_failure(e, Phase::Body))?;
-                Ok(Success::Buffered(BufferedResponse { url, http_status, headers, body }))
-            }
-        };
+    if !http_status.is_success() {
+        // Boxed, so that the error path's state does not weigh on every
+        // attempt's future.
+        return Err(Box::pin(failed(shared, response, span)).await);
     }
+    if !span.is_disabled() {
+        if let Some(id) = request_id(response.headers()) {
+            span.record("request_id", id);
+        }
+    }
+    R::read(response).await.map_err(|e| transport_failure(e, Phase::Body))
+}
+
+/// Reads and decodes an error response, up to the client's limit.
+async fn failed(shared: &Shared, mut response: Response, span: &Span) -> AttemptError {
     let url = response.url().clone();
+    let http_status = response.status();
     let headers = std::mem::take(response.headers_mut());
-    let (body, cut) = transport::read_limited(&mut response, shared.max_error_body)
-        .await
-        .map_err(|e| transport_failure(e, Phase::Body))?;
+    let (body, cut) = match transport::read_limited(&mut response, shared.max_error_body).await {
+        Ok(read) => read,
+        Err(error) => return transport_failure(error, Phase::Body),
+    };
     let error = ErrorResponse::new(url, http_status, headers, body, cut);
     if let (Some(id), false) = (error.request_id(), span.is_disabled()) {
         span.record("request_id", id);
     }
     let classified = Failure::from_decoded(error.decoded());
-    Err(AttemptError::Failed { last: LastFailure::Response(Box::new(error)), classified })
+    AttemptError::Failed { last: LastFailure::Response(Box::new(error)), classified }
 }

@@ -93,15 +93,13 @@ pub struct ErrorResponse {
     pub(crate) body: Bytes,
     pub(crate) body_was_cut: bool,
     pub(crate) decoded: Decoded,
-    pub(crate) advice: Advice,
 }
 
 impl ErrorResponse {
     /// Decodes a response from its parts.
     pub(crate) fn new(url: Url, http_status: StatusCode, headers: HeaderMap, body: Bytes, body_was_cut: bool) -> Self {
         let decoded = canon::decode(http_status.as_u16(), &headers, &body);
-        let advice = decoded.advice();
-        ErrorResponse { url, http_status, headers, body, body_was_cut, decoded, advice }
+        ErrorResponse { url, http_status, headers, body, body_was_cut, decoded }
     }
 
     /// The URL that answered (after redirects).
@@ -141,8 +139,9 @@ impl ErrorResponse {
     }
 
     /// What to do about it, by the table of the provider the dialect names.
-    pub fn advice(&self) -> &Advice {
-        &self.advice
+    /// It borrows the field violations from the decoded status.
+    pub fn advice(&self) -> Advice<'_> {
+        self.decoded.advice()
     }
 
     /// The server's request id, from the body or else the headers.
@@ -299,7 +298,7 @@ impl Error {
     }
 
     /// The advice for the last error response.
-    pub fn advice(&self) -> Option<&Advice> {
+    pub fn advice(&self) -> Option<Advice<'_>> {
         self.response().map(ErrorResponse::advice)
     }
 

@@ -109,6 +109,7 @@ pub mod client;
 mod engine;
 pub mod error;
 pub mod report;
+mod timer;
 pub mod transport;
 
 pub use canon_retry;

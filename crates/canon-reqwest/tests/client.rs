@@ -428,6 +428,45 @@ async fn the_budget_is_shared_per_host() {
 }
 
 #[tokio::test]
+async fn the_budget_earns_on_answers_not_on_sends() {
+    // Each answer that is not overload earns one retry; nothing else does.
+    let config =
+        BudgetConfig::new(1.0, 0.0, Duration::from_secs(1_000_000)).unwrap().with_initial_balance(0.0).unwrap();
+    let registry = Arc::new(BudgetRegistry::new(config));
+    let (client, _) = client_with(Client::builder().policy(fast_policy()).budget_registry(Arc::clone(&registry)));
+    // The server's script: a path ending in `ok` succeeds, `missing` is a
+    // 404, anything else is a 503.
+    let server = Server::start(|request, _| {
+        if request.path.ends_with("/ok") {
+            Reply::json(200, "{}")
+        } else if request.path.ends_with("/missing") {
+            Reply::json(404, &aip193(404, "NOT_FOUND", "No such VM.", ""))
+        } else {
+            unavailable()
+        }
+    });
+    // (path, attempts of a failing request, or 0 for one that succeeds)
+    let table = [
+        ("/down", 1), // a fresh budget holds nothing: no retry
+        ("/down", 1), // sending earned nothing
+        ("/ok", 0),   // a success earns one retry...
+        ("/down", 2), // ...which this request spends
+        ("/down", 1),
+        ("/missing", 1), // a 404 is an answer: it earns one retry
+        ("/down", 2),
+    ];
+    for (step, (path, attempts)) in table.into_iter().enumerate() {
+        let result = client.get(server.url(path)).send().await;
+        if attempts == 0 {
+            assert!(result.is_ok(), "step {step}: {result:?}");
+            continue;
+        }
+        let error = result.unwrap_err();
+        assert_eq!(error.attempts(), attempts, "step {step} {path}: {error}");
+    }
+}
+
+#[tokio::test]
 async fn an_invalid_request_is_not_sent() {
     let (client, reports) = fast_client();
     for url in ["ftp://127.0.0.1/file", "not a url"] {

@@ -10,7 +10,7 @@
 //!   RetryInfo or `Retry-After`, then the backoff sequence resumes; no
 //!   retry comes sooner than a hint asked ([`session`]);
 //! - **budgets, not just attempt caps**: retries are a share of recent
-//!   traffic, per host or service, so that an outage does not multiply
+//!   successes, per host or service, so that an outage does not multiply
 //!   the load on a server that is down ([`budget`]), with optional
 //!   client-side adaptive throttling ([`throttle`]);
 //! - **idempotency**: only idempotent requests are retried, and a key the

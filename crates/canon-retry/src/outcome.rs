@@ -152,14 +152,14 @@ impl Failure {
     /// The failure an advice describes, for a caller that has the advice
     /// but not the status. The advice's alternatives do not say which field
     /// they are for; they are taken as machine types.
-    pub fn from_advice(code: Code, http_status: Option<u16>, advice: &Advice) -> Failure {
+    pub fn from_advice(code: Code, http_status: Option<u16>, advice: &Advice<'_>) -> Failure {
         let mut failure = Failure::with_advice(code, http_status, advice);
         failure.alternatives =
             advice.alternatives.iter().map(|value| Alternative::new(PlacementField::MachineType, value)).collect();
         failure
     }
 
-    fn with_advice(code: Code, http_status: Option<u16>, advice: &Advice) -> Failure {
+    fn with_advice(code: Code, http_status: Option<u16>, advice: &Advice<'_>) -> Failure {
         Failure {
             code,
             http_status,

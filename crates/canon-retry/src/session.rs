@@ -561,7 +561,7 @@ impl Session {
     }
 
     /// Begins the next attempt at `now`. For the first attempt, asks the
-    /// throttle (if any) and pays the budget its deposit. Refuses when the
+    /// throttle (if any). Refuses when the
     /// deadline has passed, the throttle rejects the first attempt, or the
     /// session has ended. Calling it again before the outcome returns the
     /// same attempt.
@@ -580,9 +580,6 @@ impl Session {
                 if !throttle.admit(now, &mut **self.shared.rng()) {
                     return Err(self.finish(GiveUpReason::Throttled));
                 }
-            }
-            if let Some(budget) = &self.shared.budget {
-                budget.deposit(now);
             }
         }
         self.attempts += 1;
@@ -629,8 +626,9 @@ impl Session {
         });
     }
 
-    /// The current attempt succeeded: the request is done. Refunds the
-    /// budget what the request's retries cost.
+    /// The current attempt succeeded: the request is done. The budget
+    /// earns its share of a retry and gets back what the request's
+    /// retries cost.
     pub fn succeeded(&mut self, now: Instant) {
         if matches!(self.phase, Phase::Ready { .. }) && self.begin(now).is_err() {
             return;
@@ -643,6 +641,7 @@ impl Session {
             throttle.record_accepted(now);
         }
         if let Some(budget) = &self.shared.budget {
+            budget.deposit(now);
             budget.refund(now, self.spent);
         }
         self.phase = Phase::Finished(None);
@@ -696,7 +695,16 @@ impl Session {
                 );
                 Ok(retry)
             }
-            Err(reason) => Err(self.finish(reason)),
+            Err(reason) => {
+                // An answer that is not overload (a 404, a validation
+                // error) shows a server that is up: it earns like a success.
+                if !failure.is_overload() {
+                    if let Some(budget) = &self.shared.budget {
+                        budget.deposit(now);
+                    }
+                }
+                Err(self.finish(reason))
+            }
         }
     }
 

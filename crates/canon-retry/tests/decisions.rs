@@ -499,6 +499,56 @@ fn success_refunds_what_the_retries_cost() {
 }
 
 #[test]
+fn the_budget_earns_on_answers_not_on_sends() {
+    // A ratio of one half, nothing to start with, and earnings that never
+    // expire: the balance counts what each way of ending earned.
+    let config = BudgetConfig::new(0.5, 0.0, secs(1_000_000)).unwrap().with_initial_balance(0.0).unwrap();
+    let not_found = Failure::from_status(&Status::new(Code::NotFound, "No such VM."), Provider::Cudo, Some(404), None);
+    // (how the request ends, balance after it)
+    let table: [(&str, Option<Failure>, f64); 4] = [
+        ("success", None, 0.5),
+        ("404: the server answered", Some(not_found), 0.5),
+        ("503: overload", Some(unavailable(None)), 0.0),
+        ("reset: overload", Some(Failure::transport(TransportKind::Reset)), 0.0),
+    ];
+    for (name, failure, expected) in table {
+        let budget = Arc::new(RetryBudget::new(config));
+        let retrier =
+            Retrier::builder(Policy::cudo()).random_source(ConstantRandom::new(0.5)).budget(budget.clone()).build();
+        let clock = ManualClock::new();
+        let mut session = retrier.start(clock.now(), Call::new(Method::GET));
+        session.begin(clock.now()).unwrap();
+        assert_eq!(budget.balance(clock.now()), 0.0, "{name}: sending earns nothing");
+        match failure {
+            None => session.succeeded(clock.now()),
+            Some(failure) => {
+                assert!(session.failed(clock.now(), &failure).is_err(), "{name}");
+            }
+        }
+        assert_eq!(budget.balance(clock.now()), expected, "{name}");
+    }
+}
+
+#[test]
+fn a_success_after_retries_earns_and_refunds_them() {
+    // Two whole retries, and a ratio of 0.1; the attempts take no virtual
+    // time, so nothing decays.
+    let config = BudgetConfig::new(0.1, 0.0, secs(1_000_000)).unwrap().with_initial_balance(2.0).unwrap();
+    let budget = Arc::new(RetryBudget::new(config));
+    let retrier = Retrier::builder(Policy::cudo()).seed(5).budget(budget.clone()).build();
+    let clock = ManualClock::new();
+    let mut session = retrier.start(clock.now(), Call::new(Method::GET));
+    for balance in [1.0, 0.0] {
+        session.begin(clock.now()).unwrap();
+        session.failed(clock.now(), &Failure::transport(TransportKind::Reset)).unwrap();
+        assert_eq!(budget.balance(clock.now()), balance);
+    }
+    session.begin(clock.now()).unwrap();
+    session.succeeded(clock.now());
+    assert!((budget.balance(clock.now()) - 2.1).abs() < 1e-9, "{}", budget.balance(clock.now()));
+}
+
+#[test]
 fn a_drained_budget_lets_a_probe_through_after_a_while() {
     // Drained, no traffic: the floor of 0.1 retries/s over a 10 s ttl.
     let config = BudgetConfig::new(0.0, 0.1, secs(10)).unwrap().with_initial_balance(0.0).unwrap();

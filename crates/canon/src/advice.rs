@@ -11,7 +11,8 @@
 //!
 //! let body = br#"{"code":503,"status":"UNAVAILABLE","message":"Retry later.",
 //!   "details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"5s"}]}"#;
-//! let advice = decode(503, &HeaderMap::new(), body).advice();
+//! let decoded = decode(503, &HeaderMap::new(), body);
+//! let advice = decoded.advice();
 //! assert_eq!(advice.category, Category::Transient);
 //! assert_eq!(advice.retry, RetryKind::AfterDelay);
 //! assert_eq!(advice.retry_delay, Some(std::time::Duration::from_secs(5)));
@@ -362,8 +363,13 @@ pub static GCORE_RULES: &[AdviceRule] = &[
 ];
 
 /// What a client should do about an error.
+///
+/// It borrows the field violations from the [`Status`] it was made for
+/// (hence the lifetime), so that making it copies no strings; clone what
+/// you keep beyond the status, e.g.
+/// `advice.field_violations.iter().map(|v| (*v).clone())`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Advice {
+pub struct Advice<'a> {
     /// Whose table the advice comes from.
     pub provider: Provider,
     /// The category.
@@ -376,14 +382,15 @@ pub struct Advice {
     pub max_retries: Option<u32>,
     /// What to do, in a sentence.
     pub action: &'static str,
-    /// The field violations to show a user.
-    pub field_violations: Vec<FieldViolation>,
+    /// The field violations to show a user: those of the status's
+    /// BadRequest details, in order, borrowed from the status.
+    pub field_violations: Vec<&'a FieldViolation>,
     /// Alternative placements the error names (from ErrorInfo metadata keys
     /// that start with `available`), best first.
     pub alternatives: Vec<String>,
 }
 
-impl Advice {
+impl Advice<'_> {
     /// Whether the same request may be sent again (see
     /// [`RetryKind::is_retryable`]).
     pub fn retryable(&self) -> bool {
@@ -411,20 +418,40 @@ pub fn rule_for(status: &Status, provider: Provider) -> &'static AdviceRule {
 /// The advice for a status under a provider's table, with the server's
 /// delay hint (pass the longer of RetryInfo and `Retry-After`; see
 /// [`Decoded::retry_delay`]).
-pub fn advice(status: &Status, provider: Provider, retry_delay: Option<Duration>) -> Advice {
+pub fn advice(status: &Status, provider: Provider, retry_delay: Option<Duration>) -> Advice<'_> {
     let rule = rule_for(status, provider);
-    let alternatives: Vec<String> = status
-        .error_info()
-        .map(|info| {
-            info.metadata.keys().filter(|k| k.starts_with("available")).flat_map(|k| info.metadata_list(k)).collect()
-        })
-        .unwrap_or_default();
+    let mut field_violations = Vec::new();
+    let mut error_info = None;
+    let mut has_quota_failure = false;
+    // One pass over the details; the `as_` readings include those of
+    // nonconforming details, as the status's accessors do.
+    for detail in status.details() {
+        if let Some(bad) = detail.as_bad_request() {
+            field_violations.extend(bad.field_violations.iter());
+        } else if let Some(info) = detail.as_error_info() {
+            error_info = error_info.or(Some(info));
+        } else if detail.as_quota_failure().is_some() {
+            has_quota_failure = true;
+        }
+    }
+    // The keys that start with `available` are one run of the sorted map:
+    // the first key after them that is greater than `available` ends it.
+    let mut alternatives: Vec<String> = Vec::new();
+    if let Some(info) = error_info {
+        for key in info.metadata.keys() {
+            if key.starts_with("available") {
+                alternatives.extend(info.metadata_list(key));
+            } else if key.as_str() > "available" {
+                break;
+            }
+        }
+    }
     let mut retry = rule.retry;
     let mut action = rule.action;
     if provider == Provider::Cudo
         && status.code() == Code::ResourceExhausted
         && !alternatives.is_empty()
-        && status.quota_failure().is_none()
+        && !has_quota_failure
     {
         retry = RetryKind::Elsewhere;
         action = "Capacity for this placement is exhausted; retry in one of the alternatives the error names.";
@@ -439,14 +466,14 @@ pub fn advice(status: &Status, provider: Provider, retry_delay: Option<Duration>
         retry_delay,
         max_retries: rule.max_retries,
         action,
-        field_violations: status.field_violations().cloned().collect(),
+        field_violations,
         alternatives,
     }
 }
 
 impl Decoded {
     /// The advice for this error, under the table its dialect picks.
-    pub fn advice(&self) -> Advice {
+    pub fn advice(&self) -> Advice<'_> {
         advice(&self.status, self.dialect.provider(), self.retry_delay())
     }
 }

@@ -201,7 +201,9 @@ impl Decoded {
 /// then comes from the body alone. HTTP-dates in `Retry-After` are read
 /// against the system clock; see [`decode_at`] to pass the time.
 pub fn decode(http_status: u16, headers: &HeaderMap, body: &[u8]) -> Decoded {
-    decode_at(SystemTime::now(), http_status, headers, body)
+    // Only a header reads the clock; without headers, do not ask for it.
+    let now = if headers.is_empty() { SystemTime::UNIX_EPOCH } else { SystemTime::now() };
+    decode_at(now, http_status, headers, body)
 }
 
 /// [`decode`] with `now` as the base for an HTTP-date `Retry-After`.
@@ -214,13 +216,13 @@ pub fn decode_at(now: SystemTime, http_status: u16, headers: &HeaderMap, body: &
             .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/problem+json"));
     let body_only = decode_body(http_status, problem_content_type, body, 0);
     let mut status = body_only.status;
-    if status.retry_info().is_none() {
-        if let Some(delay) = header_hints.retry_after {
+    if let Some(delay) = header_hints.retry_after {
+        if status.retry_info().is_none() {
             status.details_mut().push(Detail::RetryInfo(RetryInfo::new(delay)));
         }
     }
-    if status.request_info().is_none() {
-        if let Some(id) = &header_hints.request_id {
+    if let Some(id) = &header_hints.request_id {
+        if status.request_info().is_none() {
             status.details_mut().push(Detail::RequestInfo(RequestInfo::new(id.clone())));
         }
     }
@@ -246,13 +248,14 @@ fn decode_body(http: u16, problem_content_type: bool, body: &[u8], depth: u8) ->
         None => None,
         // From a str when the body is UTF-8, so that the raw values are
         // not validated again one by one.
-        Some(b'{') => match std::str::from_utf8(trimmed) {
-            Ok(text) => fields_from_str(text),
-            Err(_) => {
-                serde_json::from_slice::<Fields<'_>>(trimmed).ok().and_then(|fields| fields.with_raw_details(trimmed))
-            }
+        Some(b'{') => {
+            let mut fields = Fields::default();
+            let read = match std::str::from_utf8(trimmed) {
+                Ok(text) => fields_from_str(text, &mut fields),
+                Err(_) => read_fields(|| serde_json::Deserializer::from_slice(trimmed), trimmed, &mut fields),
+            };
+            read.then(|| decode_object(&mut fields, http, problem_content_type))
         }
-        .map(|fields| decode_object(&fields, http, problem_content_type)),
         Some(b'[') => decode_array(trimmed, http),
         Some(_) => None,
     };
@@ -286,38 +289,343 @@ fn nested(message: &str, http: u16, depth: u8) -> Option<BodyOnly> {
 
 /// Every top-level field any JSON dialect uses. Unknown fields are skipped
 /// without being built.
-#[derive(Deserialize, Default)]
+///
+/// The object is read by a hand-written visitor rather than a derived one:
+/// each key is matched in place as a borrowed `&str`, and each value goes
+/// straight into its slot. It keeps what the derived reading did: a
+/// duplicate known member is an error (so that such a body is not read as
+/// JSON), `null` is the same as an absent member, unknown members are
+/// skipped, and a JSON array is read positionally, in the order of the
+/// fields below.
+#[derive(Default)]
 struct Fields<'a> {
-    #[serde(borrow, default)]
     code: Option<Scalar<'a>>,
-    #[serde(borrow, default)]
     status: Option<Scalar<'a>>,
-    #[serde(borrow, default)]
     message: Option<Scalar<'a>>,
-    #[serde(borrow, default)]
     details: Option<DetailsField<'a>>,
-    #[serde(borrow, default)]
     error: Option<&'a RawValue>,
-    #[serde(borrow, default)]
     errors: Option<&'a RawValue>,
-    #[serde(borrow, default)]
     exception_class: Option<Scalar<'a>>,
-    #[serde(borrow, default)]
     request_id: Option<Scalar<'a>>,
-    #[serde(borrow, default)]
-    info: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    invalid_fields: Option<&'a RawValue>,
-    #[serde(borrow, default, rename = "type")]
+    /// Gcore's `info`, read in the same pass (see [`GcoreMember`]).
+    info: Option<GcoreMember<'a, InfoRead>>,
+    /// Gcore's `invalid_fields`, read in the same pass.
+    invalid_fields: Option<GcoreMember<'a, InvalidFields<'a>>>,
+    /// The member `type`.
     problem_type: Option<Scalar<'a>>,
-    #[serde(borrow, default)]
     title: Option<Scalar<'a>>,
-    #[serde(borrow, default)]
     detail: Option<Scalar<'a>>,
-    #[serde(borrow, default)]
     instance: Option<Scalar<'a>>,
-    #[serde(borrow, default)]
     msg: Option<Scalar<'a>>,
+    /// Which members were read, one bit per index of [`FIELD_NAMES`].
+    seen: u16,
+    /// Whether `info` and `invalid_fields` are kept raw rather than read in
+    /// the same pass: the second reading of an object whose first one failed
+    /// inside them (see [`read_fields`]).
+    gcore_raw: bool,
+    /// Whether the reading is inside `info` or `invalid_fields`, so that a
+    /// failure there is told from one elsewhere.
+    in_gcore_member: bool,
+}
+
+/// Gcore's `info` or `invalid_fields` as read in the top-level pass: read
+/// already, or (on the second reading, see [`Fields::gcore_raw`]) its raw
+/// text.
+enum GcoreMember<'a, T> {
+    Read(T),
+    Raw(&'a RawValue),
+}
+
+/// Gcore's `info`, read: the ErrorInfo metadata it gives (see
+/// [`InfoSeed`]) and the quota value.
+struct InfoRead {
+    metadata: BTreeMap<String, String>,
+    limit: i64,
+}
+
+impl<'de> Deserialize<'de> for InfoRead {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<InfoRead, D::Error> {
+        let mut metadata = BTreeMap::new();
+        let mut limit = 0;
+        serde::de::DeserializeSeed::deserialize(InfoSeed { metadata: &mut metadata, limit: &mut limit }, deserializer)?;
+        Ok(InfoRead { metadata, limit })
+    }
+}
+
+/// Reads `info` or `invalid_fields` as [`Fields::gcore_raw`] says (raw when
+/// true), `null` as absent.
+struct GcoreMemberSeed<'a, T>(bool, std::marker::PhantomData<(&'a (), T)>);
+
+impl<'de: 'a, 'a, T: Deserialize<'de>> serde::de::DeserializeSeed<'de> for GcoreMemberSeed<'a, T> {
+    type Value = Option<GcoreMember<'a, T>>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_option(self)
+    }
+}
+
+impl<'de: 'a, 'a, T: Deserialize<'de>> serde::de::Visitor<'de> for GcoreMemberSeed<'a, T> {
+    type Value = Option<GcoreMember<'a, T>>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        if self.0 {
+            <&'de RawValue>::deserialize(deserializer).map(|raw| Some(GcoreMember::Raw(raw)))
+        } else {
+            T::deserialize(deserializer).map(|read| Some(GcoreMember::Read(read)))
+        }
+    }
+}
+
+/// The member names of [`Fields`], in the order an array is read in.
+const FIELD_NAMES: &[&str] = &[
+    "code",
+    "status",
+    "message",
+    "details",
+    "error",
+    "errors",
+    "exception_class",
+    "request_id",
+    "info",
+    "invalid_fields",
+    "type",
+    "title",
+    "detail",
+    "instance",
+    "msg",
+];
+
+/// Which member of [`Fields`] a key names, by its index in
+/// [`FIELD_NAMES`]; `None` for a key canon does not read.
+struct FieldKey(Option<u8>);
+
+impl<'de> Deserialize<'de> for FieldKey {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<FieldKey, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = FieldKey;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_str<E>(self, key: &str) -> Result<FieldKey, E> {
+                let index = match key {
+                    "code" => 0,
+                    "status" => 1,
+                    "message" => 2,
+                    "details" => 3,
+                    "error" => 4,
+                    "errors" => 5,
+                    "exception_class" => 6,
+                    "request_id" => 7,
+                    "info" => 8,
+                    "invalid_fields" => 9,
+                    "type" => 10,
+                    "title" => 11,
+                    "detail" => 12,
+                    "instance" => 13,
+                    "msg" => 14,
+                    _ => return Ok(FieldKey(None)),
+                };
+                Ok(FieldKey(Some(index)))
+            }
+        }
+        deserializer.deserialize_identifier(Visitor)
+    }
+}
+
+/// Where one member's value is read from: the next value of an object, or
+/// the next element of an array.
+trait MemberSource<'de> {
+    type Error: serde::de::Error;
+    /// Reads the value; `None` when an array has no more elements.
+    fn read<T: Deserialize<'de>>(&mut self) -> Result<Option<T>, Self::Error>;
+    /// Reads the value with a seed; `None` when an array has no more
+    /// elements.
+    fn read_seed<S: serde::de::DeserializeSeed<'de>>(&mut self, seed: S) -> Result<Option<S::Value>, Self::Error>;
+}
+
+struct FromMap<A>(A);
+impl<'de, A: serde::de::MapAccess<'de>> MemberSource<'de> for FromMap<A> {
+    type Error = A::Error;
+    fn read<T: Deserialize<'de>>(&mut self) -> Result<Option<T>, A::Error> {
+        self.0.next_value().map(Some)
+    }
+    fn read_seed<S: serde::de::DeserializeSeed<'de>>(&mut self, seed: S) -> Result<Option<S::Value>, A::Error> {
+        self.0.next_value_seed(seed).map(Some)
+    }
+}
+
+struct FromSeq<A>(A);
+impl<'de, A: serde::de::SeqAccess<'de>> MemberSource<'de> for FromSeq<A> {
+    type Error = A::Error;
+    fn read<T: Deserialize<'de>>(&mut self) -> Result<Option<T>, A::Error> {
+        self.0.next_element()
+    }
+    fn read_seed<S: serde::de::DeserializeSeed<'de>>(&mut self, seed: S) -> Result<Option<S::Value>, A::Error> {
+        self.0.next_element_seed(seed)
+    }
+}
+
+impl<'a> Fields<'a> {
+    /// Reads member `index` (see [`FIELD_NAMES`]) from `source`. Returns
+    /// false when an array ran out. A member read twice is an error, as in
+    /// a derived reading.
+    fn read_member<'de: 'a, S: MemberSource<'de>>(&mut self, index: u8, source: &mut S) -> Result<bool, S::Error> {
+        fn put<'de, T: Deserialize<'de>, S: MemberSource<'de>>(
+            slot: &mut Option<T>,
+            source: &mut S,
+        ) -> Result<bool, S::Error> {
+            match source.read::<Option<T>>()? {
+                Some(value) => {
+                    *slot = value;
+                    Ok(true)
+                }
+                None => Ok(false),
+            }
+        }
+        fn put_seed<'de, T, S: MemberSource<'de>>(
+            slot: &mut Option<T>,
+            seed: impl serde::de::DeserializeSeed<'de, Value = Option<T>>,
+            source: &mut S,
+        ) -> Result<bool, S::Error> {
+            match source.read_seed(seed)? {
+                Some(value) => {
+                    *slot = value;
+                    Ok(true)
+                }
+                None => Ok(false),
+            }
+        }
+        // A scalar is read without an `Option` around it (one layer of
+        // deserializer less); its `null` is then an absent member.
+        fn put_scalar<'de: 'a, 'a, S: MemberSource<'de>>(
+            slot: &mut Option<Scalar<'a>>,
+            source: &mut S,
+        ) -> Result<bool, S::Error> {
+            match source.read::<Scalar<'a>>()? {
+                Some(Scalar::Null) => Ok(true),
+                Some(value) => {
+                    *slot = Some(value);
+                    Ok(true)
+                }
+                None => Ok(false),
+            }
+        }
+        if self.seen & (1 << index) != 0 {
+            return Err(serde::de::Error::duplicate_field(FIELD_NAMES[usize::from(index)]));
+        }
+        self.seen |= 1 << index;
+        match index {
+            0 => put_scalar(&mut self.code, source),
+            1 => put_scalar(&mut self.status, source),
+            2 => put_scalar(&mut self.message, source),
+            3 => put(&mut self.details, source),
+            4 => put(&mut self.error, source),
+            5 => put(&mut self.errors, source),
+            6 => put_scalar(&mut self.exception_class, source),
+            7 => put_scalar(&mut self.request_id, source),
+            8 => {
+                self.in_gcore_member = true;
+                let more = put_seed(&mut self.info, GcoreMemberSeed(self.gcore_raw, std::marker::PhantomData), source)?;
+                self.in_gcore_member = false;
+                Ok(more)
+            }
+            9 => {
+                self.in_gcore_member = true;
+                let seed = GcoreMemberSeed(self.gcore_raw, std::marker::PhantomData);
+                let more = put_seed(&mut self.invalid_fields, seed, source)?;
+                self.in_gcore_member = false;
+                Ok(more)
+            }
+            10 => put_scalar(&mut self.problem_type, source),
+            11 => put_scalar(&mut self.title, source),
+            12 => put_scalar(&mut self.detail, source),
+            13 => put_scalar(&mut self.instance, source),
+            _ => put_scalar(&mut self.msg, source),
+        }
+    }
+}
+
+/// Reads an object's members into a [`Fields`] in place, so that the
+/// (large) struct is never moved while it is read.
+struct FieldsSeed<'f, 'a>(&'f mut Fields<'a>);
+
+impl<'de: 'a, 'a> serde::de::DeserializeSeed<'de> for FieldsSeed<'_, 'a> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        struct Visitor<'f, 'a>(&'f mut Fields<'a>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visitor<'_, 'a> {
+            type Value = ();
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+                let mut source = FromMap(map);
+                while let Some(FieldKey(key)) = source.0.next_key()? {
+                    match key {
+                        Some(index) => {
+                            self.0.read_member(index, &mut source)?;
+                        }
+                        None => {
+                            source.0.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(())
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+                let mut source = FromSeq(seq);
+                for index in 0..FIELD_NAMES.len() as u8 {
+                    if !self.0.read_member(index, &mut source)? {
+                        break;
+                    }
+                }
+                Ok(())
+            }
+        }
+        deserializer.deserialize_struct("Fields", FIELD_NAMES, Visitor(self.0))
+    }
+}
+
+/// The items of a top-level array, of which only `error` is read: Gcore's
+/// members are kept raw.
+impl<'de: 'a, 'a> Deserialize<'de> for Fields<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Fields<'a>, D::Error> {
+        let mut fields = Fields { gcore_raw: true, ..Fields::default() };
+        serde::de::DeserializeSeed::deserialize(FieldsSeed(&mut fields), deserializer)?;
+        Ok(fields)
+    }
+}
+
+/// Reads the object `de` holds (whose text is `object`) into `fields`;
+/// false when it is not a JSON object (or array) with the members' types.
+///
+/// Gcore's `info` and `invalid_fields` are read in the same pass. A value
+/// there that the one-pass reading refuses (a string that is not Unicode,
+/// nesting too deep for a `serde_json::Value`) does not make the object
+/// unreadable: the object is then read again with those two kept raw, for
+/// the slower reading that keeps what can be kept (see [`add_info`] and
+/// [`InvalidFields::read`]).
+fn read_fields<'a, R: serde_json::de::Read<'a>>(
+    new_reader: impl Fn() -> serde_json::Deserializer<R>,
+    object: &'a [u8],
+    fields: &mut Fields<'a>,
+) -> bool {
+    let mut de = new_reader();
+    let mut read = serde::de::DeserializeSeed::deserialize(FieldsSeed(fields), &mut de).is_ok();
+    if !read && fields.in_gcore_member {
+        *fields = Fields { gcore_raw: true, ..Fields::default() };
+        de = new_reader();
+        read = serde::de::DeserializeSeed::deserialize(FieldsSeed(fields), &mut de).is_ok();
+    }
+    read && de.end().is_ok() && fields.fill_raw_details(object)
 }
 
 /// A member that canon reads as a string or an integer. It is read in the
@@ -328,6 +636,8 @@ enum Scalar<'a> {
     Integer(i64),
     /// A fraction, a number beyond int64, a boolean, an object or an array.
     Other,
+    /// `null`, which [`Fields`] keeps as an absent member.
+    Null,
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
@@ -361,7 +671,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
                 Ok(Scalar::Other)
             }
             fn visit_unit<E>(self) -> Result<Scalar<'a>, E> {
-                Ok(Scalar::Other)
+                Ok(Scalar::Null)
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar<'a>, A::Error> {
                 while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
@@ -377,9 +687,9 @@ impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
 }
 
 /// A member's text, when it is a string.
-fn text<'a>(member: Option<&Scalar<'a>>) -> Option<Cow<'a, str>> {
+fn text<'b>(member: Option<&'b Scalar<'_>>) -> Option<&'b str> {
     match member? {
-        Scalar::Text(text) => Some(text.clone()),
+        Scalar::Text(text) => Some(text),
         _ => None,
     }
 }
@@ -398,7 +708,7 @@ fn integer(member: Option<&Scalar<'_>>) -> Option<i64> {
     match member? {
         Scalar::Integer(n) => Some(*n),
         Scalar::Text(text) => text.trim().parse().ok(),
-        Scalar::Other => None,
+        Scalar::Other | Scalar::Null => None,
     }
 }
 
@@ -478,35 +788,39 @@ impl<'de: 'a, 'a> Deserialize<'de> for DetailsField<'a> {
 }
 
 /// Reads the members of a JSON object.
-fn fields_from_str(text: &str) -> Option<Fields<'_>> {
-    serde_json::from_str::<Fields<'_>>(text).ok()?.with_raw_details(text.as_bytes())
+fn fields_from_str<'a>(text: &'a str, fields: &mut Fields<'a>) -> bool {
+    read_fields(|| serde_json::Deserializer::from_str(text), text.as_bytes(), fields)
 }
 
 impl<'a> Fields<'a> {
     /// When `details` is not an array, reads the object again for its raw
     /// text. Real bodies almost never do this, so the common case keeps its
-    /// single pass. `None` when the text cannot be had (it is not UTF-8), as
+    /// single pass. False when the text cannot be had (it is not UTF-8), as
     /// when the object is not JSON.
-    fn with_raw_details(mut self, object: &'a [u8]) -> Option<Fields<'a>> {
+    fn fill_raw_details(&mut self, object: &'a [u8]) -> bool {
         if matches!(self.details, Some(DetailsField::NotArray)) {
             #[derive(Deserialize)]
             struct RawDetails<'a> {
                 #[serde(borrow)]
                 details: Option<&'a RawValue>,
             }
-            let raw = serde_json::from_slice::<RawDetails<'_>>(object).ok()?.details?;
-            self.details = Some(DetailsField::Other(raw));
+            match serde_json::from_slice::<RawDetails<'_>>(object).ok().and_then(|r| r.details) {
+                Some(raw) => self.details = Some(DetailsField::Other(raw)),
+                None => return false,
+            }
         }
-        Some(self)
+        true
     }
 }
 
-fn decode_object(f: &Fields<'_>, http: u16, problem_content_type: bool) -> BodyOnly {
-    if let Some(class) = text(f.exception_class.as_ref()) {
+fn decode_object(f: &mut Fields<'_>, http: u16, problem_content_type: bool) -> BodyOnly {
+    // Nothing below reads `exception_class` again.
+    if let Some(Scalar::Text(class)) = f.exception_class.take() {
         return decode_gcore(f, &class, http);
     }
     if is_object(f.error) {
-        if let Some(inner) = fields_from_str(f.error.expect("checked").get()) {
+        let mut inner = Fields::default();
+        if fields_from_str(f.error.expect("checked").get(), &mut inner) {
             return decode_google_inner(&inner, http);
         }
     }
@@ -520,10 +834,11 @@ fn decode_object(f: &Fields<'_>, http: u16, problem_content_type: bool) -> BodyO
     }
     // JSON of no known dialect: keep whatever reads as a message.
     let message = text(f.message.as_ref())
+        .map(Cow::Borrowed)
         .or_else(|| raw_text(f.error))
-        .or_else(|| text(f.detail.as_ref()))
-        .or_else(|| text(f.title.as_ref()))
-        .or_else(|| text(f.msg.as_ref()))
+        .or_else(|| text(f.detail.as_ref()).map(Cow::Borrowed))
+        .or_else(|| text(f.title.as_ref()).map(Cow::Borrowed))
+        .or_else(|| text(f.msg.as_ref()).map(Cow::Borrowed))
         .map(Cow::into_owned)
         .unwrap_or_default();
     let code = code_from_http(http);
@@ -546,7 +861,7 @@ fn http_or(http: u16, code: Code) -> u16 {
 /// AIP-193 bare (code is the HTTP status) or grpc-gateway (code is the
 /// gRPC number).
 fn decode_bare(f: &Fields<'_>, http: u16) -> BodyOnly {
-    let named = text(f.status.as_ref()).and_then(|name| Code::from_name(&name));
+    let named = text(f.status.as_ref()).and_then(Code::from_name);
     let number = integer(f.code.as_ref());
     let is_grpc_number = named.is_none() && number.is_some_and(|n| (0..=16).contains(&n));
     let (code, dialect, body_http) = if let Some(code) = named {
@@ -561,7 +876,11 @@ fn decode_bare(f: &Fields<'_>, http: u16) -> BodyOnly {
         (code_from_http(http), Dialect::Aip193, None)
     };
     // grpc-gateway v1 put the message in `error` as well as `message`.
-    let message = text(f.message.as_ref()).or_else(|| raw_text(f.error)).map(Cow::into_owned).unwrap_or_default();
+    let message = text(f.message.as_ref())
+        .map(Cow::Borrowed)
+        .or_else(|| raw_text(f.error))
+        .map(Cow::into_owned)
+        .unwrap_or_default();
     let http_status = if http != 0 { http } else { body_http.unwrap_or(code.http_status()) };
     BodyOnly {
         dialect,
@@ -573,7 +892,7 @@ fn decode_bare(f: &Fields<'_>, http: u16) -> BodyOnly {
 
 /// The inside of `{"error": {...}}`: wrapped or legacy.
 fn decode_google_inner(inner: &Fields<'_>, http: u16) -> BodyOnly {
-    let named = text(inner.status.as_ref()).and_then(|name| Code::from_name(&name));
+    let named = text(inner.status.as_ref()).and_then(Code::from_name);
     let body_http = integer(inner.code.as_ref()).and_then(|n| u16::try_from(n).ok()).filter(|n| (100..600).contains(n));
     let mut details = details_of(inner.details.as_ref());
     let legacy = legacy_errors(inner.errors);
@@ -587,7 +906,7 @@ fn decode_google_inner(inner: &Fields<'_>, http: u16) -> BodyOnly {
     }
     let http_code = if http != 0 { http } else { body_http.unwrap_or(0) };
     let code = named.or(legacy_code).unwrap_or_else(|| code_from_http(http_code));
-    let message = text(inner.message.as_ref()).map(Cow::into_owned).unwrap_or_default();
+    let message = text(inner.message.as_ref()).map(str::to_owned).unwrap_or_default();
     BodyOnly {
         dialect,
         http_status: http_or(http_code, code),
@@ -658,8 +977,10 @@ fn decode_array(body: &[u8], http: u16) -> Option<BodyOnly> {
     let mut decoded: Vec<BodyOnly> = items
         .iter()
         .filter(|item| is_object(item.error))
-        .filter_map(|item| fields_from_str(item.error?.get()))
-        .map(|inner| decode_google_inner(&inner, http))
+        .filter_map(|item| {
+            let mut inner = Fields::default();
+            fields_from_str(item.error?.get(), &mut inner).then(|| decode_google_inner(&inner, http))
+        })
         .collect();
     if decoded.is_empty() {
         return None;
@@ -677,19 +998,17 @@ fn decode_array(body: &[u8], http: u16) -> Option<BodyOnly> {
 fn decode_problem(f: &Fields<'_>, http: u16) -> BodyOnly {
     let body_http = integer(f.status.as_ref()).and_then(|n| u16::try_from(n).ok()).filter(|n| (100..600).contains(n));
     let http_code = if http != 0 { http } else { body_http.unwrap_or(0) };
-    let named = text(f.code.as_ref()).and_then(|name| Code::from_name(&name));
+    let named = text(f.code.as_ref()).and_then(Code::from_name);
     let code = named.unwrap_or_else(|| code_from_http(http_code));
-    let title = text(f.title.as_ref()).map(Cow::into_owned).unwrap_or_default();
-    let message = text(f.detail.as_ref()).map(Cow::into_owned).unwrap_or_else(|| title.clone());
+    let title = text(f.title.as_ref()).map(str::to_owned).unwrap_or_default();
+    let message = text(f.detail.as_ref()).map(str::to_owned).unwrap_or_else(|| title.clone());
     let mut details = details_of(f.details.as_ref());
-    if let Some(url) = text(f.problem_type.as_ref()).filter(|t| t != "about:blank" && !t.is_empty()) {
-        details.push(Detail::Help(Help { links: vec![HelpLink { description: title, url: url.into_owned() }] }));
+    if let Some(url) = text(f.problem_type.as_ref()).filter(|t| *t != "about:blank" && !t.is_empty()) {
+        details.push(Detail::Help(Help { links: vec![HelpLink { description: title, url: url.to_owned() }] }));
     }
     if let Some(instance) = text(f.instance.as_ref()).filter(|i| !i.is_empty()) {
-        details.push(Detail::ResourceInfo(ResourceInfo {
-            resource_name: instance.into_owned(),
-            ..ResourceInfo::default()
-        }));
+        details
+            .push(Detail::ResourceInfo(ResourceInfo { resource_name: instance.to_owned(), ..ResourceInfo::default() }));
     }
     BodyOnly {
         dialect: Dialect::Problem,
@@ -743,62 +1062,431 @@ impl<'de: 'a, 'a> Deserialize<'de> for ObjectEntries<'a> {
     }
 }
 
-/// Gcore's envelope.
-fn decode_gcore(f: &Fields<'_>, class: &str, http: u16) -> BodyOnly {
-    let message = text(f.message.as_ref()).map(Cow::into_owned).unwrap_or_default();
-    let row = gcore::row_for_class(class, &message);
-    let (code, reason, row_http) = match row {
-        Some(row) => (row.code, Cow::Borrowed(row.reason), row.http_status),
-        None => {
-            let code = code_from_http(http);
-            (code, Cow::Owned(gcore::reason_for_unknown_class(class)), code.http_status())
-        }
-    };
-    let mut metadata = BTreeMap::new();
-    metadata.insert(gcore::EXCEPTION_CLASS_KEY.to_owned(), class.to_owned());
-    let info = f.info.and_then(|raw| serde_json::from_str::<ObjectEntries<'_>>(raw.get()).ok());
-    if let Some(info) = &info {
-        for (key, value) in &info.0 {
-            metadata.insert(key.as_ref().to_owned(), metadata_text(value));
-        }
-    } else if let Some(raw) = f.info.filter(|r| r.get() != "null") {
-        metadata.insert("info".to_owned(), metadata_text(raw));
+/// One value of Gcore's `info` or `invalid_fields`, read in one pass: its
+/// metadata text (what [`metadata_text`] makes of its JSON) and its int64
+/// (what [`raw_integer`] makes of it, 0 when that is `None`: the one use,
+/// a quota value, takes 0 for "none").
+struct MetaValue {
+    text: String,
+    integer_or_zero: i64,
+}
+
+impl MetaValue {
+    /// The reading from the raw text, which the one-pass reading equals.
+    fn from_raw(raw: &RawValue) -> MetaValue {
+        MetaValue { text: metadata_text(raw), integer_or_zero: raw_integer(Some(raw)).unwrap_or_default() }
     }
-    let mut details = Vec::with_capacity(4);
-    if let Some(fields) = f.invalid_fields.filter(|r| r.get() != "null") {
-        match serde_json::from_str::<BTreeMap<String, &RawValue>>(fields.get()) {
-            Ok(map) => {
-                let mut violations = Vec::new();
-                for (field, messages) in map {
-                    match serde_json::from_str::<Vec<String>>(messages.get()) {
-                        Ok(list) => violations.extend(list.into_iter().map(|m| FieldViolation::new(field.clone(), m))),
-                        Err(_) => violations.push(FieldViolation::new(field, metadata_text(messages))),
+}
+
+/// Reads a [`MetaValue`]: strings as they are, every other value as its
+/// compact JSON, which for arrays and objects is that of a
+/// `serde_json::Value` built from them, as [`metadata_text`] has it.
+struct MetaVisitor;
+
+impl<'de> serde::de::Visitor<'de> for MetaVisitor {
+    type Value = MetaValue;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_str<E>(self, v: &str) -> Result<MetaValue, E> {
+        Ok(MetaValue { integer_or_zero: v.trim().parse().unwrap_or_default(), text: v.to_owned() })
+    }
+    fn visit_string<E>(self, v: String) -> Result<MetaValue, E> {
+        Ok(MetaValue { integer_or_zero: v.trim().parse().unwrap_or_default(), text: v })
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<MetaValue, E> {
+        Ok(MetaValue { text: decimal(v < 0, v.unsigned_abs()), integer_or_zero: v })
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<MetaValue, E> {
+        Ok(MetaValue { text: decimal(false, v), integer_or_zero: i64::try_from(v).unwrap_or_default() })
+    }
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<MetaValue, E> {
+        // serde_json reads both `-0` and `-0.0` as this float, and the
+        // metadata texts of the two differ (`-0` and `-0.0`): only the raw
+        // text tells them apart, so the reading falls back to it.
+        if v == 0.0 && v.is_sign_negative() {
+            return Err(E::custom("a negative zero is read from its raw text"));
+        }
+        Ok(MetaValue { text: serde_json::Value::from(v).to_string(), integer_or_zero: 0 })
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<MetaValue, E> {
+        Ok(MetaValue { text: if v { "true" } else { "false" }.to_owned(), integer_or_zero: 0 })
+    }
+    fn visit_unit<E>(self) -> Result<MetaValue, E> {
+        Ok(MetaValue { text: "null".to_owned(), integer_or_zero: 0 })
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<MetaValue, A::Error> {
+        let value = serde_json::Value::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))?;
+        Ok(MetaValue { text: value.to_string(), integer_or_zero: 0 })
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<MetaValue, A::Error> {
+        let value = serde_json::Value::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+        Ok(MetaValue { text: value.to_string(), integer_or_zero: 0 })
+    }
+}
+
+/// An integer's decimal text, as `to_string` writes it, without the
+/// formatting machinery (which costs more than the rest of reading a
+/// number).
+fn decimal(negative: bool, magnitude: u64) -> String {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    let mut rest = magnitude;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let mut text = String::with_capacity(usize::from(negative) + digits.len() - start);
+    if negative {
+        text.push('-');
+    }
+    // ASCII digits are always UTF-8.
+    text.push_str(std::str::from_utf8(&digits[start..]).unwrap_or_default());
+    text
+}
+
+impl<'de> Deserialize<'de> for MetaValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<MetaValue, D::Error> {
+        deserializer.deserialize_any(MetaVisitor)
+    }
+}
+
+/// What Gcore's `info` adds to the ErrorInfo metadata: an object's
+/// members, each as its metadata text, or any other value as one entry
+/// `info`; and the int64 of its last `limit` member, the quota value of a
+/// `QuotaLimitExceed`.
+struct InfoSeed<'m> {
+    metadata: &'m mut BTreeMap<String, String>,
+    limit: &'m mut i64,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for InfoSeed<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl InfoSeed<'_> {
+    fn other(self, value: MetaValue) {
+        self.metadata.insert("info".to_owned(), value.text);
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for InfoSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<crate::wire::CowStr<'de>>()? {
+            let value = map.next_value::<MetaValue>()?;
+            if key.0 == "limit" {
+                *self.limit = value.integer_or_zero;
+            }
+            self.metadata.insert(key.0.into_owned(), value.text);
+        }
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<(), E> {
+        MetaVisitor.visit_str(v).map(|value| self.other(value))
+    }
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<(), E> {
+        MetaVisitor.visit_string(v).map(|value| self.other(value))
+    }
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<(), E> {
+        MetaVisitor.visit_i64(v).map(|value| self.other(value))
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<(), E> {
+        MetaVisitor.visit_u64(v).map(|value| self.other(value))
+    }
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<(), E> {
+        MetaVisitor.visit_f64(v).map(|value| self.other(value))
+    }
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<(), E> {
+        MetaVisitor.visit_bool(v).map(|value| self.other(value))
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        MetaVisitor.visit_seq(seq).map(|value| self.other(value))
+    }
+}
+
+/// Adds Gcore's `info` to the metadata (see [`InfoSeed`]) and returns the
+/// quota value. One pass over the raw text; when that pass fails (a string
+/// that is not Unicode, a value nested too deep for a `Value`), the
+/// metadata is rebuilt the slower way, which keeps what can be kept.
+fn add_info(metadata: &mut BTreeMap<String, String>, class: &str, raw: &RawValue) -> i64 {
+    let mut limit = 0;
+    let mut de = serde_json::Deserializer::from_str(raw.get());
+    let seed = InfoSeed { metadata: &mut *metadata, limit: &mut limit };
+    if serde::de::DeserializeSeed::deserialize(seed, &mut de).is_ok() {
+        return limit;
+    }
+    metadata.clear();
+    metadata.insert(gcore::EXCEPTION_CLASS_KEY.to_owned(), class.to_owned());
+    limit = 0;
+    match serde_json::from_str::<ObjectEntries<'_>>(raw.get()) {
+        Ok(entries) => {
+            for (key, value) in entries.0 {
+                let value = MetaValue::from_raw(value);
+                if key == "limit" {
+                    limit = value.integer_or_zero;
+                }
+                metadata.insert(key.into_owned(), value.text);
+            }
+        }
+        Err(_) if raw.get() == "null" => {}
+        Err(_) => {
+            metadata.insert("info".to_owned(), metadata_text(raw));
+        }
+    }
+    limit
+}
+
+/// Gcore's `invalid_fields`, read in one pass: an object's members in
+/// order, each with its messages; or, when it is not an object, its
+/// metadata text.
+enum InvalidFields<'a> {
+    Fields(Vec<(Cow<'a, str>, Messages)>),
+    Other(String),
+    Null,
+}
+
+/// One field's messages: a list of strings, or the metadata text of
+/// whatever else it is.
+enum Messages {
+    List(Vec<String>),
+    Other(String),
+}
+
+impl<'de> Deserialize<'de> for Messages {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Messages, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Messages;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Messages, A::Error> {
+                // Strings until the first other value; from there on, the
+                // whole array becomes one `Value`, for its text.
+                let mut list = Vec::new();
+                while let Some(item) = seq.next_element::<serde_json::Value>()? {
+                    match item {
+                        serde_json::Value::String(message) => list.push(message),
+                        other => {
+                            let mut items: Vec<serde_json::Value> =
+                                list.into_iter().map(serde_json::Value::String).collect();
+                            items.push(other);
+                            while let Some(item) = seq.next_element::<serde_json::Value>()? {
+                                items.push(item);
+                            }
+                            return Ok(Messages::Other(serde_json::Value::Array(items).to_string()));
+                        }
                     }
                 }
-                details.push(Detail::BadRequest(BadRequest { field_violations: violations }));
+                Ok(Messages::List(list))
             }
-            Err(_) => {
-                metadata.insert("invalidFields".to_owned(), metadata_text(fields));
+            fn visit_str<E>(self, v: &str) -> Result<Messages, E> {
+                Ok(Messages::Other(v.to_owned()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Messages, E> {
+                Ok(Messages::Other(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Messages, E> {
+                MetaVisitor.visit_i64(v).map(|m| Messages::Other(m.text))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Messages, E> {
+                MetaVisitor.visit_u64(v).map(|m| Messages::Other(m.text))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Messages, E> {
+                MetaVisitor.visit_f64(v).map(|m| Messages::Other(m.text))
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Messages, E> {
+                MetaVisitor.visit_bool(v).map(|m| Messages::Other(m.text))
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Messages, E> {
+                MetaVisitor.visit_unit().map(|m| Messages::Other(m.text))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Messages, A::Error> {
+                MetaVisitor.visit_map(map).map(|m| Messages::Other(m.text))
             }
         }
+        deserializer.deserialize_any(Visitor)
     }
-    if row.is_some_and(|r| r.reason == "QUOTA_LIMIT_EXCEEDED") {
-        // The last of duplicate keys wins, as in the metadata.
-        let get = |key: &str| info.as_ref().and_then(|i| i.0.iter().rev().find(|(k, _)| k == key).map(|(_, v)| *v));
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for InvalidFields<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<InvalidFields<'a>, D::Error> {
+        struct Visitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visitor<'a> {
+            type Value = InvalidFields<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<InvalidFields<'a>, A::Error> {
+                let mut fields = Vec::new();
+                while let Some((key, messages)) = map.next_entry::<crate::wire::CowStr<'de>, Messages>()? {
+                    fields.push((key.0, messages));
+                }
+                Ok(InvalidFields::Fields(fields))
+            }
+            fn visit_unit<E>(self) -> Result<InvalidFields<'a>, E> {
+                Ok(InvalidFields::Null)
+            }
+            fn visit_str<E>(self, v: &str) -> Result<InvalidFields<'a>, E> {
+                Ok(InvalidFields::Other(v.to_owned()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<InvalidFields<'a>, E> {
+                Ok(InvalidFields::Other(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<InvalidFields<'a>, E> {
+                MetaVisitor.visit_i64(v).map(|m| InvalidFields::Other(m.text))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<InvalidFields<'a>, E> {
+                MetaVisitor.visit_u64(v).map(|m| InvalidFields::Other(m.text))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<InvalidFields<'a>, E> {
+                MetaVisitor.visit_f64(v).map(|m| InvalidFields::Other(m.text))
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<InvalidFields<'a>, E> {
+                MetaVisitor.visit_bool(v).map(|m| InvalidFields::Other(m.text))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<InvalidFields<'a>, A::Error> {
+                MetaVisitor.visit_seq(seq).map(|m| InvalidFields::Other(m.text))
+            }
+        }
+        deserializer.deserialize_any(Visitor(std::marker::PhantomData))
+    }
+}
+
+impl<'a> InvalidFields<'a> {
+    /// Reads `invalid_fields` in one pass; when that pass fails (a string
+    /// that is not Unicode, a value nested too deep for a `Value`), reads it
+    /// the slower way, which keeps what can be kept.
+    fn read(raw: &'a RawValue) -> InvalidFields<'a> {
+        if let Ok(fields) = serde_json::from_str::<InvalidFields<'_>>(raw.get()) {
+            return fields;
+        }
+        match serde_json::from_str::<ObjectEntries<'_>>(raw.get()) {
+            Ok(entries) => InvalidFields::Fields(
+                entries
+                    .0
+                    .into_iter()
+                    .map(|(field, messages)| {
+                        let messages = match serde_json::from_str::<Vec<String>>(messages.get()) {
+                            Ok(list) => Messages::List(list),
+                            Err(_) => Messages::Other(metadata_text(messages)),
+                        };
+                        (field, messages)
+                    })
+                    .collect(),
+            ),
+            Err(_) if raw.get() == "null" => InvalidFields::Null,
+            Err(_) => InvalidFields::Other(metadata_text(raw)),
+        }
+    }
+}
+
+/// The field violations of Gcore's `invalid_fields` members: one per
+/// message, fields in sorted order, and of a field named twice the last.
+fn field_violations(mut fields: Vec<(Cow<'_, str>, Messages)>) -> Vec<FieldViolation> {
+    // A stable sort keeps duplicates in document order, so that the last
+    // of each run is the one that counts.
+    if !fields.is_sorted_by(|a, b| a.0 < b.0) {
+        fields.sort_by(|a, b| a.0.cmp(&b.0));
+    }
+    let count = fields.iter().map(|(_, m)| if let Messages::List(list) = m { list.len() } else { 1 }).sum();
+    let mut violations = Vec::with_capacity(count);
+    let mut fields = fields.into_iter().peekable();
+    while let Some((field, messages)) = fields.next() {
+        if fields.peek().is_some_and(|(next, _)| *next == field) {
+            continue;
+        }
+        match messages {
+            Messages::List(list) => {
+                violations.extend(list.into_iter().map(|m| FieldViolation::new(field.as_ref(), m)));
+            }
+            Messages::Other(text) => violations.push(FieldViolation::new(field.into_owned(), text)),
+        }
+    }
+    violations
+}
+
+/// Gcore's envelope.
+fn decode_gcore(f: &mut Fields<'_>, class: &str, http: u16) -> BodyOnly {
+    let message = text(f.message.as_ref()).map(str::to_owned).unwrap_or_default();
+    let row = gcore::row_for_class(class, &message);
+    let (code, reason, row_http) = match row {
+        Some(row) => (row.code, row.reason.to_owned(), row.http_status),
+        None => {
+            let code = code_from_http(http);
+            (code, gcore::reason_for_unknown_class(class), code.http_status())
+        }
+    };
+    // The members of `info` override `exceptionClass`, as when they were
+    // inserted after it.
+    let (mut metadata, limit) = match f.info.take() {
+        Some(GcoreMember::Read(InfoRead { mut metadata, limit })) => {
+            if !metadata.contains_key(gcore::EXCEPTION_CLASS_KEY) {
+                metadata.insert(gcore::EXCEPTION_CLASS_KEY.to_owned(), class.to_owned());
+            }
+            (metadata, Some(limit))
+        }
+        Some(GcoreMember::Raw(raw)) => {
+            let mut metadata = BTreeMap::new();
+            metadata.insert(gcore::EXCEPTION_CLASS_KEY.to_owned(), class.to_owned());
+            let limit = add_info(&mut metadata, class, raw);
+            (metadata, Some(limit))
+        }
+        None => {
+            let mut metadata = BTreeMap::new();
+            metadata.insert(gcore::EXCEPTION_CLASS_KEY.to_owned(), class.to_owned());
+            (metadata, None)
+        }
+    };
+    let invalid_fields = f.invalid_fields.take().map(|member| match member {
+        GcoreMember::Read(fields) => fields,
+        GcoreMember::Raw(raw) => InvalidFields::read(raw),
+    });
+    let violations = match invalid_fields {
+        Some(InvalidFields::Fields(fields)) => Some(field_violations(fields)),
+        Some(InvalidFields::Other(text)) => {
+            metadata.insert("invalidFields".to_owned(), text);
+            None
+        }
+        Some(InvalidFields::Null) | None => None,
+    };
+    let quota = row.is_some_and(|r| r.reason == "QUOTA_LIMIT_EXCEEDED");
+    let request_id = text(f.request_id.as_ref()).filter(|id| !id.is_empty());
+    let mut details = Vec::with_capacity(
+        1 + usize::from(violations.is_some()) + usize::from(quota) + usize::from(request_id.is_some()),
+    );
+    let quota_failure = quota.then(|| {
+        // Only `info` puts `quota_name` in the metadata; of duplicate keys
+        // the last counts, as there.
         let violation = QuotaViolation {
-            subject: get("quota_name").map(metadata_text).unwrap_or_default(),
+            subject: metadata.get("quota_name").cloned().unwrap_or_default(),
             description: message.clone(),
-            quota_value: raw_integer(get("limit")).unwrap_or_default(),
+            quota_value: limit.unwrap_or_default(),
             ..QuotaViolation::default()
         };
-        details.push(Detail::QuotaFailure(QuotaFailure { violations: vec![violation] }));
+        Detail::QuotaFailure(QuotaFailure { violations: vec![violation] })
+    });
+    details.push(Detail::ErrorInfo(ErrorInfo { reason, domain: gcore::DOMAIN.to_owned(), metadata }));
+    if let Some(field_violations) = violations {
+        details.push(Detail::BadRequest(BadRequest { field_violations }));
     }
-    details.insert(
-        0,
-        Detail::ErrorInfo(ErrorInfo { reason: reason.into_owned(), domain: gcore::DOMAIN.to_owned(), metadata }),
-    );
-    if let Some(id) = text(f.request_id.as_ref()).filter(|id| !id.is_empty()) {
-        details.push(Detail::RequestInfo(RequestInfo::new(id.into_owned())));
+    details.extend(quota_failure);
+    if let Some(id) = request_id {
+        details.push(Detail::RequestInfo(RequestInfo::new(id)));
     }
     BodyOnly {
         dialect: Dialect::Gcore,
@@ -854,4 +1542,130 @@ fn html_title(html: &str) -> Option<String> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `info` values whose one-pass reading must equal the reading from
+    /// the raw text, including those the one-pass reading refuses (which
+    /// then fall back to it).
+    const INFO_CASES: &[&str] = &[
+        r#"{"attribute":"cpu_count","current_usage":8,"requested_usage":16,"limit":12}"#,
+        r#"{"limit":"12","quota_name":"cpu"}"#,
+        r#"{"limit":" 7 ","limit":3}"#,
+        r#"{"limit":3,"limit":"x"}"#,
+        r#"{"limit":-0,"a":-0.0,"b":1e2,"c":1.5,"d":-5,"e":18446744073709551615,"f":99999999999999999999}"#,
+        r#"{"limit":-0.0,"a":-0}"#,
+        r#"-0"#,
+        r#"{"limit":-9223372036854775808,"g":-9223372036854775809}"#,
+        r#"{"a":true,"b":false,"c":null,"d":[1,"x",{"z":1,"a":2}],"e":{"k":[],"k":{}}}"#,
+        r#"{"esc\"aped":"va\u00e9lue\n","exceptionClass":"Overridden"}"#,
+        r#"{"bad":"\ud800"}"#,
+        r#"{"\ud800":"key"}"#,
+        r#""a string""#,
+        r#"12"#,
+        r#"[1,2]"#,
+        r#"true"#,
+        r#"{}"#,
+    ];
+
+    #[test]
+    fn info_reads_in_one_pass_as_from_the_raw_text() {
+        for case in INFO_CASES {
+            let raw: &RawValue = serde_json::from_str(case).unwrap();
+            let mut fast = BTreeMap::new();
+            fast.insert(gcore::EXCEPTION_CLASS_KEY.to_owned(), "C".to_owned());
+            let fast_limit = add_info(&mut fast, "C", raw);
+            // The reading from the raw text alone.
+            let mut slow = BTreeMap::new();
+            slow.insert(gcore::EXCEPTION_CLASS_KEY.to_owned(), "C".to_owned());
+            let mut slow_limit = 0;
+            match serde_json::from_str::<ObjectEntries<'_>>(raw.get()) {
+                Ok(entries) => {
+                    for (key, value) in entries.0 {
+                        if key == "limit" {
+                            slow_limit = raw_integer(Some(value)).unwrap_or_default();
+                        }
+                        slow.insert(key.into_owned(), metadata_text(value));
+                    }
+                }
+                Err(_) => {
+                    slow.insert("info".to_owned(), metadata_text(raw));
+                }
+            }
+            assert_eq!(fast, slow, "{case}");
+            assert_eq!(fast_limit, slow_limit, "{case}");
+        }
+    }
+
+    /// The field violations and metadata of a Gcore body, by `decode`.
+    fn gcore_reading(invalid_fields: &str) -> (Vec<(String, String)>, Option<String>) {
+        let body =
+            format!(r#"{{"exception_class":"ValidationError","message":"m","invalid_fields":{invalid_fields}}}"#);
+        let status = decode(400, &HeaderMap::new(), body.as_bytes()).status;
+        let violations = status.field_violations().map(|v| (v.field.clone(), v.description.clone())).collect();
+        let other = status.error_info().and_then(|i| i.metadata.get("invalidFields").cloned());
+        (violations, other)
+    }
+
+    #[test]
+    fn invalid_fields_read_in_one_pass_as_from_the_raw_text() {
+        let cases = [
+            r#"{"names":["Field required"],"flavor":["a","b"]}"#,
+            r#"{"b":["1"],"a":["2"],"b":["3"]}"#,
+            r#"{"a":[],"b":"text","c":null,"d":[1,"x"],"e":["x",{"k":1}],"f":{"z":1},"g":7}"#,
+            r#"{"bad":["\ud800"],"ok":["fine"]}"#,
+            r#"["not","an","object"]"#,
+            r#""just text""#,
+            r#"3.5"#,
+            r#"-0"#,
+            r#"{"z":-0,"y":[-0]}"#,
+        ];
+        for case in cases {
+            let raw: &RawValue = serde_json::from_str(case).unwrap();
+            // The reading from the raw text alone, as before the one pass.
+            let (mut expected, mut other) = (Vec::new(), None);
+            match serde_json::from_str::<BTreeMap<String, &RawValue>>(raw.get()) {
+                Ok(map) => {
+                    for (field, messages) in map {
+                        match serde_json::from_str::<Vec<String>>(messages.get()) {
+                            Ok(list) => expected.extend(list.into_iter().map(|m| (field.clone(), m))),
+                            Err(_) => expected.push((field, metadata_text(messages))),
+                        }
+                    }
+                }
+                Err(_) => other = Some(metadata_text(raw)),
+            }
+            assert_eq!(gcore_reading(case), (expected, other), "{case}");
+        }
+    }
+
+    #[test]
+    fn members_too_deep_for_a_value_do_not_make_the_body_unreadable() {
+        let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+        for member in ["info", "invalid_fields"] {
+            let body = format!(r#"{{"exception_class":"NotFoundError","message":"m","{member}":{{"k":{deep}}}}}"#);
+            let decoded = decode(404, &HeaderMap::new(), body.as_bytes());
+            assert_eq!(decoded.dialect, Dialect::Gcore, "{member}");
+            assert_eq!(decoded.status.code(), Code::NotFound, "{member}");
+        }
+    }
+
+    #[test]
+    fn decimal_writes_what_to_string_writes() {
+        for n in [0, 1, 9, 10, -1, -10, 123_456_789, i64::MAX, i64::MIN] {
+            assert_eq!(decimal(n < 0, n.unsigned_abs()), n.to_string());
+        }
+        assert_eq!(decimal(false, u64::MAX), u64::MAX.to_string());
+    }
+
+    #[test]
+    fn a_duplicate_known_member_makes_the_object_unreadable_and_an_unknown_one_does_not() {
+        let body = br#"{"message":"a","message":"b","code":400}"#;
+        assert_eq!(decode(400, &HeaderMap::new(), body).dialect, Dialect::Text);
+        let body = br#"{"x":1,"x":2,"code":400,"status":"INVALID_ARGUMENT","message":"m"}"#;
+        assert_eq!(decode(400, &HeaderMap::new(), body).dialect, Dialect::Aip193);
+    }
 }

@@ -112,13 +112,47 @@ pub static TABLE: &[GcoreRow] = &[
 /// The row for a class read off the wire, with its message (which picks
 /// among the 401 causes).
 pub fn row_for_class(exception_class: &str, message: &str) -> Option<&'static GcoreRow> {
-    let mut rows = TABLE.iter().filter(|r| r.exception_class == exception_class);
-    let first = rows.clone().next()?;
+    let first = first_row_of_class(exception_class)?;
+    let rows = TABLE[first..].iter().filter(|r| r.exception_class == exception_class);
+    if TABLE[first].message_prefix.is_none() {
+        // Only the 401 classes have several causes; the others have one
+        // row, or several rows of which the first is the one read.
+        return Some(&TABLE[first]);
+    }
+    let mut rows_with_prefix = rows.clone();
     Some(
-        rows.find(|r| r.message_prefix.is_some_and(|p| message.starts_with(p.trim_end())))
-            .or_else(|| TABLE.iter().find(|r| r.exception_class == exception_class && r.message_prefix.is_none()))
-            .unwrap_or(first),
+        rows_with_prefix
+            .find(|r| r.message_prefix.is_some_and(|p| message.starts_with(p.trim_end())))
+            .or_else(|| rows.clone().find(|r| r.message_prefix.is_none()))
+            .unwrap_or(&TABLE[first]),
     )
+}
+
+/// The index in [`TABLE`] of the first row of a class, by a `match` that
+/// the compiler turns into a switch on the length and a few comparisons
+/// (a scan of the table compares the class with every row). The table's
+/// tests check it against a scan.
+fn first_row_of_class(exception_class: &str) -> Option<usize> {
+    let index = match exception_class {
+        "ValidationError" => 0,
+        "not_authenticated" => 1,
+        "token_not_valid" => 2,
+        "ForbiddenError" => 6,
+        "PermissionDenied" => 7,
+        "NotFoundError" => 8,
+        "HTTPError" => 9,
+        "ConflictError" => 10,
+        "QuotaLimitExceed" => 11,
+        "Throttled" => 12,
+        "InternalError" => 13,
+        "NotImplemented" => 17,
+        "ServiceUnavailable" => 18,
+        "GatewayTimeout" => 19,
+        "ClientClosedRequest" => 20,
+        "OK" => 23,
+        _ => return None,
+    };
+    Some(index)
 }
 
 /// The row to write for a status: the one with its ErrorInfo reason in the
@@ -162,6 +196,26 @@ mod tests {
         for code in Code::ALL {
             let defaults = TABLE.iter().filter(|r| r.code == code && r.default_for_code).count();
             assert_eq!(defaults, 1, "{code}");
+        }
+    }
+
+    #[test]
+    fn the_first_row_of_every_class_is_found_by_name() {
+        for (index, row) in TABLE.iter().enumerate() {
+            let first = TABLE.iter().position(|r| r.exception_class == row.exception_class);
+            assert_eq!(first_row_of_class(row.exception_class), first, "{index}: {}", row.exception_class);
+        }
+        for class in ["", "validationerror", "ValidationErrorX", "Unknown"] {
+            assert_eq!(first_row_of_class(class), None, "{class}");
+        }
+    }
+
+    #[test]
+    fn only_classes_with_several_causes_have_message_prefixes() {
+        // `row_for_class` takes a class's first row when it has no prefix.
+        for row in TABLE.iter().filter(|r| r.message_prefix.is_some()) {
+            let first = &TABLE[first_row_of_class(row.exception_class).unwrap()];
+            assert!(first.message_prefix.is_some(), "{}", row.exception_class);
         }
     }
 

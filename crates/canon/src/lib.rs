@@ -51,6 +51,7 @@ pub mod duration;
 pub mod encode;
 pub mod gcore;
 pub mod headers;
+mod json;
 pub mod lint;
 pub mod schema;
 pub mod status;

@@ -7,8 +7,8 @@ use std::time::Duration;
 use canon::Code;
 use canon_cloud::clock::{Timestamp, TransitionMode};
 use canon_cloud::model::{
-    ClusterState, CreateCluster, CreateDisk, DiskState, ImageState, ImportImage, NextState, OperationState, ResizeVm,
-    ResourceKind, ResourceRef, VmState,
+    ClusterState, CreateCluster, CreateDisk, DiskState, ImageState, NextState, OperationState, ResizeVm, ResourceKind,
+    ResourceRef, VmState,
 };
 
 use crate::{Env, START, assert_aip193};
@@ -213,14 +213,7 @@ fn operations_follow_their_resources() {
 
 #[test]
 fn an_import_finishes_in_time_or_fails_at_its_deadline() {
-    let import = |id: &str, deadline: u64| ImportImage {
-        id: id.into(),
-        data_center_id: "gb-bournemouth-1".into(),
-        source_url: "https://images.example/x.qcow2".into(),
-        size_gib: 20,
-        description: "test".into(),
-        deadline: Some(Duration::from_secs(deadline)),
-    };
+    let import = |id: &str, deadline: u64| crate::import_request(id, Duration::from_secs(deadline));
     // Immediate: done at once.
     let env = Env::new(TransitionMode::Immediate);
     let (image, op) = env.cloud.import_image(&env.who, "demo", import("img-1", 60)).unwrap();

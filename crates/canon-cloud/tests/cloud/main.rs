@@ -6,6 +6,7 @@ mod errors;
 mod isolation;
 mod lifecycle;
 mod limits;
+mod settling;
 
 use std::sync::Arc;
 
@@ -71,6 +72,18 @@ pub(crate) fn vm_request(id: &str, data_center: &str, machine_type: &str) -> Cre
         data_center_id: data_center.to_owned(),
         machine_type: machine_type.to_owned(),
         ..CreateVm::default()
+    }
+}
+
+/// An image import into the first data center with this deadline.
+pub(crate) fn import_request(id: &str, deadline: std::time::Duration) -> canon_cloud::model::ImportImage {
+    canon_cloud::model::ImportImage {
+        id: id.into(),
+        data_center_id: "gb-bournemouth-1".into(),
+        source_url: "https://images.example/x.qcow2".into(),
+        size_gib: 20,
+        description: "test".into(),
+        deadline: Some(deadline),
     }
 }
 

@@ -1,8 +1,9 @@
 //! canon: canon-retry's real decision core on virtual time.
 //!
 //! Each client is one [`Retrier`] with its own [`RetryBudget`]
-//! ([`BudgetConfig::default()`]: 5 % of requests, a floor of 0.0025
-//! retries/s, ttl 10 s) and its own seeded [`SplitMix64`](canon_retry::SplitMix64). Each logical
+//! ([`BudgetConfig::default()`]: 0.1 retry earned per success, retries
+//! that work refunded, a floor of 0.0025 retries/s, ttl 10 s) and its own
+//! seeded [`SplitMix64`](canon_retry::SplitMix64). Each logical
 //! request is one [`Session`], driven with the simulation's `now` turned
 //! into an [`Instant`] (a fixed origin plus the virtual time), exactly as a
 //! [`ManualClock`](canon_retry::ManualClock) would give it. Creates carry a key canon generates

@@ -13,7 +13,7 @@ use super::wire::{
     DataCenterJson, DataCenterMachineTypeJson, GpuModelJson, MachineTypeDetailJson, ProjectJson, VmDataCenterJson,
     VmMachineTypeJson,
 };
-use super::{BearerKey, call};
+use super::{BearerKey, call_json};
 use crate::http::AppState;
 use crate::http::paging::{TokenPageQuery, by_token};
 
@@ -38,7 +38,7 @@ pub async fn list_projects(
     key: BearerKey,
     Query(page): Query<TokenPageQuery>,
 ) -> Result<Json<ListProjectsResponse>, ApiError> {
-    call(&state, key, move |cloud, who| {
+    call_json(&state, key, move |cloud, who| {
         let page = by_token(cloud.list_projects(who)?, &page, cloud.errors())?;
         Ok(ListProjectsResponse {
             projects: page.items.into_iter().map(ProjectJson::from).collect(),
@@ -47,7 +47,6 @@ pub async fn list_projects(
         })
     })
     .await
-    .map(Json)
 }
 
 /// Gets a project.
@@ -59,7 +58,7 @@ pub async fn get_project(
     key: BearerKey,
     Path(id): Path<String>,
 ) -> Result<Json<ProjectJson>, ApiError> {
-    call(&state, key, move |cloud, who| Ok(ProjectJson::from(cloud.get_project(who, &id)?))).await.map(Json)
+    call_json(&state, key, move |cloud, who| Ok(ProjectJson::from(cloud.get_project(who, &id)?))).await
 }
 
 /// A page of data centers.
@@ -83,7 +82,7 @@ pub async fn list_data_centers(
     key: BearerKey,
     Query(page): Query<TokenPageQuery>,
 ) -> Result<Json<ListDataCentersResponse>, ApiError> {
-    call(&state, key, move |cloud, who| {
+    call_json(&state, key, move |cloud, who| {
         let page = by_token(cloud.list_data_centers(who)?, &page, cloud.errors())?;
         Ok(ListDataCentersResponse {
             data_centers: page.items.iter().map(DataCenterJson::from).collect(),
@@ -92,7 +91,6 @@ pub async fn list_data_centers(
         })
     })
     .await
-    .map(Json)
 }
 
 /// Gets a data center.
@@ -104,7 +102,7 @@ pub async fn get_data_center(
     key: BearerKey,
     Path(id): Path<String>,
 ) -> Result<Json<DataCenterJson>, ApiError> {
-    call(&state, key, move |cloud, who| Ok(DataCenterJson::from(&cloud.get_data_center(who, &id)?))).await.map(Json)
+    call_json(&state, key, move |cloud, who| Ok(DataCenterJson::from(&cloud.get_data_center(who, &id)?))).await
 }
 
 /// A data center's machine types.
@@ -125,12 +123,11 @@ pub async fn list_machine_types(
     key: BearerKey,
     Path(data_center_id): Path<String>,
 ) -> Result<Json<ListMachineTypesResponse>, ApiError> {
-    call(&state, key, move |cloud, who| {
+    call_json(&state, key, move |cloud, who| {
         let types = cloud.list_machine_types(who, Some(&data_center_id))?;
         Ok(ListMachineTypesResponse { machine_types: types.iter().map(DataCenterMachineTypeJson::from).collect() })
     })
     .await
-    .map(Json)
 }
 
 /// Gets a machine type of a data center.
@@ -144,11 +141,10 @@ pub async fn get_machine_type(
     key: BearerKey,
     Path((data_center_id, machine_type)): Path<(String, String)>,
 ) -> Result<Json<MachineTypeDetailJson>, ApiError> {
-    call(&state, key, move |cloud, who| {
+    call_json(&state, key, move |cloud, who| {
         Ok(MachineTypeDetailJson::from(&cloud.get_machine_type(who, &data_center_id, &machine_type)?))
     })
     .await
-    .map(Json)
 }
 
 /// Filters of the VM data-center list.
@@ -181,7 +177,7 @@ pub async fn list_vm_data_centers(
     key: BearerKey,
     Query(filter): Query<VmDataCenterQuery>,
 ) -> Result<Json<ListVMDataCentersResponse>, ApiError> {
-    call(&state, key, move |cloud, who| {
+    call_json(&state, key, move |cloud, who| {
         let types = cloud.list_machine_types(who, None)?;
         let data_centers = cloud
             .list_data_centers(who)?
@@ -193,7 +189,6 @@ pub async fn list_vm_data_centers(
         Ok(ListVMDataCentersResponse { data_centers })
     })
     .await
-    .map(Json)
 }
 
 /// The filter of the VM machine-type lists.
@@ -215,7 +210,7 @@ pub struct ListVMMachineTypesResponse {
 }
 
 async fn vm_machine_types(state: AppState, key: BearerKey) -> Result<Json<ListVMMachineTypesResponse>, ApiError> {
-    call(&state, key, move |cloud, who| {
+    call_json(&state, key, move |cloud, who| {
         let max_disk = cloud.config().limits.max_disk_size_gib;
         let types = cloud.list_machine_types(who, None)?;
         Ok(ListVMMachineTypesResponse {
@@ -223,7 +218,6 @@ async fn vm_machine_types(state: AppState, key: BearerKey) -> Result<Json<ListVM
         })
     })
     .await
-    .map(Json)
 }
 
 /// Lists the machine types VMs can have.
@@ -264,12 +258,11 @@ pub async fn get_vm_machine_type(
     Path((data_center_id, machine_type)): Path<(String, String)>,
     Query(_filter): Query<VmMachineTypeQuery>,
 ) -> Result<Json<VmMachineTypeJson>, ApiError> {
-    call(&state, key, move |cloud, who| {
+    call_json(&state, key, move |cloud, who| {
         let mt = cloud.get_machine_type(who, &data_center_id, &machine_type)?;
         Ok(VmMachineTypeJson::new(&mt, cloud.config().limits.max_disk_size_gib))
     })
     .await
-    .map(Json)
 }
 
 /// The GPU models.
@@ -287,11 +280,10 @@ pub async fn list_gpu_models(
     State(state): State<AppState>,
     key: BearerKey,
 ) -> Result<Json<ListVMGpuModelsResponse>, ApiError> {
-    call(&state, key, move |cloud, who| {
+    call_json(&state, key, move |cloud, who| {
         Ok(ListVMGpuModelsResponse {
             gpu_models: cloud.list_gpu_models(who)?.into_iter().map(GpuModelJson::from).collect(),
         })
     })
     .await
-    .map(Json)
 }

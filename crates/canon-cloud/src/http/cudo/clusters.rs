@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::wire::{ClusterJson, Empty};
-use super::{BearerKey, IfMatch, RawBody, call, fields, with_etag};
+use super::{BearerKey, IfMatch, RawBody, call, call_json, fields, with_etag};
 use crate::http::AppState;
 use crate::http::paging::{NumberPageQuery, by_number};
 use crate::model::CreateCluster;
@@ -43,7 +43,7 @@ pub async fn create_cluster(
     Path(project_id): Path<String>,
     Json(body): RawBody,
 ) -> Result<Json<ClusterJson>, ApiError> {
-    call(&state, key, move |cloud, who| {
+    call_json(&state, key, move |cloud, who| {
         let body: CreateClusterBody = fields(&body)?;
         let request = CreateCluster {
             id: body.id,
@@ -54,7 +54,6 @@ pub async fn create_cluster(
         Ok(ClusterJson::from(&cloud.create_cluster(who, &project_id, request)?))
     })
     .await
-    .map(Json)
 }
 
 /// A page of clusters.
@@ -81,7 +80,7 @@ pub async fn list_clusters(
     Path(project_id): Path<String>,
     Query(page): Query<NumberPageQuery>,
 ) -> Result<Json<ListClustersResponse>, ApiError> {
-    call(&state, key, move |cloud, who| {
+    call_json(&state, key, move |cloud, who| {
         let page = by_number(cloud.list_clusters(who, &project_id)?, &page, cloud.errors())?;
         Ok(ListClustersResponse {
             clusters: page.items.iter().map(ClusterJson::from).collect(),
@@ -91,7 +90,6 @@ pub async fn list_clusters(
         })
     })
     .await
-    .map(Json)
 }
 
 /// The path of one cluster.
@@ -154,7 +152,7 @@ pub async fn update_cluster(
     Path(path): Path<ClusterPath>,
     Json(body): RawBody,
 ) -> Result<Json<ClusterJson>, ApiError> {
-    call(&state, key, move |cloud, who| {
+    call_json(&state, key, move |cloud, who| {
         let body: UpdateClusterBody = fields(&body)?;
         let given = |value: &Option<String>| value.clone().filter(|v| !v.is_empty());
         let (data_center_id, machine_type_id) = (given(&body.data_center_id), given(&body.machine_type_id));
@@ -174,7 +172,6 @@ pub async fn update_cluster(
         Ok(ClusterJson::from(&cluster))
     })
     .await
-    .map(Json)
 }
 
 /// Deletes a cluster.
@@ -189,9 +186,8 @@ pub async fn delete_cluster(
     if_match: IfMatch,
     Path(path): Path<ClusterPath>,
 ) -> Result<Json<Empty>, ApiError> {
-    call(&state, key, move |cloud, who| {
+    call_json(&state, key, move |cloud, who| {
         cloud.delete_cluster(who, &path.project_id, &path.id, if_match.0.as_deref()).map(|_| Empty {})
     })
     .await
-    .map(Json)
 }

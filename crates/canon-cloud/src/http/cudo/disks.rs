@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::wire::{DiskJson, Empty};
-use super::{BearerKey, IfMatch, RawBody, call, fields, rename_field, with_etag};
+use super::{BearerKey, IfMatch, RawBody, call, call_json, fields, rename_field, with_etag};
 use crate::http::AppState;
 use crate::http::paging::{NumberPageQuery, by_number};
 use crate::model::{AttachMode, CreateDisk};
@@ -121,7 +121,7 @@ pub async fn create_disk(
     Path(project_id): Path<String>,
     Json(body): RawBody,
 ) -> Result<Json<Empty>, ApiError> {
-    call(&state, key, move |cloud, who| {
+    call_json(&state, key, move |cloud, who| {
         let body: CreateStorageDiskBody = fields(&body)?;
         let (request, size_field) =
             body.resolve().map_err(|missing| cloud.errors().invalid_field(missing, "This value is required."))?;
@@ -129,7 +129,6 @@ pub async fn create_disk(
         Ok(Empty {})
     })
     .await
-    .map(Json)
 }
 
 /// The filter of the disk list.
@@ -167,7 +166,7 @@ pub async fn list_disks(
     Query(page): Query<NumberPageQuery>,
     Query(filter): Query<ListDisksQuery>,
 ) -> Result<Json<ListDisksResponse>, ApiError> {
-    call(&state, key, move |cloud, who| {
+    call_json(&state, key, move |cloud, who| {
         let data_center = filter.data_center_id.as_deref().filter(|dc| !dc.is_empty());
         let page = by_number(cloud.list_disks(who, &project_id, data_center)?, &page, cloud.errors())?;
         Ok(ListDisksResponse {
@@ -178,7 +177,6 @@ pub async fn list_disks(
         })
     })
     .await
-    .map(Json)
 }
 
 /// One disk.
@@ -229,11 +227,10 @@ pub async fn delete_disk(
     if_match: IfMatch,
     Path(path): Path<DiskPath>,
 ) -> Result<Json<Empty>, ApiError> {
-    call(&state, key, move |cloud, who| {
+    call_json(&state, key, move |cloud, who| {
         cloud.delete_disk(who, &path.project_id, &path.id, if_match.0.as_deref()).map(|_| Empty {})
     })
     .await
-    .map(Json)
 }
 
 /// Where to attach a disk.
@@ -266,7 +263,7 @@ pub async fn attach_disk(
     Path(path): Path<DiskPath>,
     Query(query): Query<AttachQuery>,
 ) -> Result<Json<Empty>, ApiError> {
-    call(&state, key, move |cloud, who| {
+    call_json(&state, key, move |cloud, who| {
         let Some(vm_id) = query.vm_id.filter(|id| !id.is_empty()) else {
             return Err(cloud.errors().invalid_field("vmId", "This value is required."));
         };
@@ -282,7 +279,6 @@ pub async fn attach_disk(
         cloud.attach_disk(who, &path.project_id, &path.id, &vm_id, mode, if_match.0.as_deref()).map(|_| Empty {})
     })
     .await
-    .map(Json)
 }
 
 /// Detaches a storage disk from its VM.
@@ -298,11 +294,10 @@ pub async fn detach_disk(
     if_match: IfMatch,
     Path(path): Path<DiskPath>,
 ) -> Result<Json<Empty>, ApiError> {
-    call(&state, key, move |cloud, who| {
+    call_json(&state, key, move |cloud, who| {
         cloud.detach_disk(who, &path.project_id, &path.id, if_match.0.as_deref()).map(|_| Empty {})
     })
     .await
-    .map(Json)
 }
 
 #[cfg(test)]

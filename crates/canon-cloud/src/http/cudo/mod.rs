@@ -182,6 +182,19 @@ where
     .map_err(error)
 }
 
+/// [`call`], answering with the value as JSON.
+pub(crate) async fn call_json<T, F>(
+    state: &AppState,
+    key: BearerKey,
+    f: F,
+) -> Result<canon_axum::extract::Json<T>, ApiError>
+where
+    F: FnOnce(&Cloud, &Principal) -> Result<T, Status> + Send + 'static,
+    T: Send + 'static,
+{
+    call(state, key, f).await.map(canon_axum::extract::Json)
+}
+
 /// A domain error as this surface sends it: a resource in the wrong state
 /// is `409`, as on the CUDO page.
 pub fn error(status: Status) -> ApiError {

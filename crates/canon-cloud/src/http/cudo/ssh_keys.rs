@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::wire::{Empty, SshKeyJson};
-use super::{BearerKey, RawBody, call, fields};
+use super::{BearerKey, RawBody, call_json, fields};
 use crate::http::AppState;
 use crate::http::paging::{NumberPageQuery, by_number};
 use crate::model::CreateSshKey;
@@ -33,13 +33,12 @@ pub async fn create_ssh_key(
     key: BearerKey,
     Json(body): RawBody,
 ) -> Result<Json<SshKeyJson>, ApiError> {
-    call(&state, key, move |cloud, who| {
+    call_json(&state, key, move |cloud, who| {
         let body: CreateSshKeyBody = fields(&body)?;
         let request = CreateSshKey { name: None, public_key: body.public_key };
         Ok(SshKeyJson::from(cloud.create_ssh_key(who, who.project_id(), request)?))
     })
     .await
-    .map(Json)
 }
 
 /// A page of SSH keys.
@@ -65,7 +64,7 @@ pub async fn list_ssh_keys(
     key: BearerKey,
     Query(page): Query<NumberPageQuery>,
 ) -> Result<Json<ListSshKeysResponse>, ApiError> {
-    call(&state, key, move |cloud, who| {
+    call_json(&state, key, move |cloud, who| {
         let page = by_number(cloud.list_ssh_keys(who, who.project_id())?, &page, cloud.errors())?;
         Ok(ListSshKeysResponse {
             ssh_keys: page.items.into_iter().map(SshKeyJson::from).collect(),
@@ -75,7 +74,6 @@ pub async fn list_ssh_keys(
         })
     })
     .await
-    .map(Json)
 }
 
 /// Gets one of the caller's project's SSH keys.
@@ -87,9 +85,7 @@ pub async fn get_ssh_key(
     key: BearerKey,
     Path(id): Path<String>,
 ) -> Result<Json<SshKeyJson>, ApiError> {
-    call(&state, key, move |cloud, who| Ok(SshKeyJson::from(cloud.get_ssh_key(who, who.project_id(), &id)?)))
-        .await
-        .map(Json)
+    call_json(&state, key, move |cloud, who| Ok(SshKeyJson::from(cloud.get_ssh_key(who, who.project_id(), &id)?))).await
 }
 
 /// Deletes one of the caller's project's SSH keys.
@@ -101,9 +97,7 @@ pub async fn delete_ssh_key(
     key: BearerKey,
     Path(id): Path<String>,
 ) -> Result<Json<Empty>, ApiError> {
-    call(&state, key, move |cloud, who| cloud.delete_ssh_key(who, who.project_id(), &id).map(|()| Empty {}))
-        .await
-        .map(Json)
+    call_json(&state, key, move |cloud, who| cloud.delete_ssh_key(who, who.project_id(), &id).map(|()| Empty {})).await
 }
 
 /// A project's SSH keys.
@@ -123,10 +117,9 @@ pub async fn list_project_ssh_keys(
     key: BearerKey,
     Path(project_id): Path<String>,
 ) -> Result<Json<ListProjectSshKeysResponse>, ApiError> {
-    call(&state, key, move |cloud, who| {
+    call_json(&state, key, move |cloud, who| {
         let keys = cloud.list_ssh_keys(who, &project_id)?;
         Ok(ListProjectSshKeysResponse { ssh_keys: keys.into_iter().map(SshKeyJson::from).collect() })
     })
     .await
-    .map(Json)
 }

@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::wire::{DiskJson, Empty, VmJson};
-use super::{BearerKey, IfMatch, RawBody, call, fields, rename_field, with_etag};
+use super::{BearerKey, IfMatch, RawBody, call, call_json, fields, rename_field, with_etag};
 use crate::Cloud;
+use crate::auth::Principal;
 use crate::http::AppState;
 use crate::model::{CreateVm, Disk, ResizeVm, Vm};
 
@@ -91,17 +92,15 @@ fn vm_json(cloud: &Cloud, vm: &Vm) -> Result<VmJson, Status> {
     Ok(VmJson::new(vm, &disks))
 }
 
-/// The VMs with their disks, read in one query; the same proviso as
-/// [`vm_json`].
-fn vms_json(cloud: &Cloud, project_id: &str, vms: &[Vm]) -> Result<Vec<VmJson>, Status> {
-    let disks = cloud.run(|tx, _| crate::repo::attached_disks(tx, project_id))?;
+/// The VMs with their disks, given every disk attached to one of them.
+fn vms_json(vms: &[Vm], disks: Vec<Disk>) -> Vec<VmJson> {
     let mut by_vm: HashMap<String, Vec<Disk>> = HashMap::new();
     for disk in disks {
         if let Some(vm_id) = disk.attachment.as_ref().map(|a| a.vm_id.clone()) {
             by_vm.entry(vm_id).or_default().push(disk);
         }
     }
-    Ok(vms.iter().map(|vm| VmJson::new(vm, by_vm.get(vm.id.as_str()).map_or(&[], Vec::as_slice))).collect())
+    vms.iter().map(|vm| VmJson::new(vm, by_vm.get(vm.id.as_str()).map_or(&[], Vec::as_slice))).collect()
 }
 
 /// Creates a VM and its boot disk.
@@ -115,7 +114,7 @@ pub async fn create_vm(
     Path(project_id): Path<String>,
     Json(body): RawBody,
 ) -> Result<Json<CreateVMResponse>, ApiError> {
-    call(&state, key, move |cloud, who| {
+    call_json(&state, key, move |cloud, who| {
         let body: CreateVMBody = fields(&body)?;
         if body.validate_only == Some(true) {
             return Err(cloud.errors().invalid_field("validateOnly", "The emulator does not support validateOnly."));
@@ -149,7 +148,6 @@ pub async fn create_vm(
         Ok(CreateVMResponse { id: vm.id.clone(), vm: vm_json(cloud, &vm)? })
     })
     .await
-    .map(Json)
 }
 
 /// The project's VMs.
@@ -181,15 +179,15 @@ pub async fn list_vms(
     Path(project_id): Path<String>,
     Query(filter): Query<ListVmsQuery>,
 ) -> Result<Json<ListVMsResponse>, ApiError> {
-    call(&state, key, move |cloud, who| {
-        let vms = cloud.list_vms(who, &project_id)?;
+    call_json(&state, key, move |cloud, who| {
         if filter.network_id.as_deref().is_some_and(|id| !id.is_empty()) {
+            cloud.list_vms(who, &project_id)?;
             return Ok(ListVMsResponse { vms: Vec::new() });
         }
-        Ok(ListVMsResponse { vms: vms_json(cloud, &project_id, &vms)? })
+        let (vms, disks) = cloud.list_vms_with_disks(who, &project_id)?;
+        Ok(ListVMsResponse { vms: vms_json(&vms, disks) })
     })
     .await
-    .map(Json)
 }
 
 /// A VM with what it costs.
@@ -252,8 +250,8 @@ pub async fn get_vm(
     Path((project_id, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let (body, etag) = call(&state, key, move |cloud, who| {
-        let vm = cloud.get_vm(who, &project_id, &id)?;
-        Ok((GetVMResponse::new(vm_json(cloud, &vm)?), vm.etag()))
+        let (vm, disks) = cloud.get_vm_with_disks(who, &project_id, &id)?;
+        Ok((GetVMResponse::new(VmJson::new(&vm, &disks)), vm.etag()))
     })
     .await?;
     Ok(with_etag(body, &etag))
@@ -281,11 +279,7 @@ pub async fn start_vm(
     if_match: IfMatch,
     Path(path): Path<VmPath>,
 ) -> Result<Json<Empty>, ApiError> {
-    call(&state, key, move |cloud, who| {
-        cloud.start_vm(who, &path.project_id, &path.id, if_match.0.as_deref()).map(|_| Empty {})
-    })
-    .await
-    .map(Json)
+    vm_action(&state, key, if_match, path, Cloud::start_vm).await
 }
 
 /// Stops a running VM.
@@ -300,11 +294,24 @@ pub async fn stop_vm(
     if_match: IfMatch,
     Path(path): Path<VmPath>,
 ) -> Result<Json<Empty>, ApiError> {
-    call(&state, key, move |cloud, who| {
-        cloud.stop_vm(who, &path.project_id, &path.id, if_match.0.as_deref()).map(|_| Empty {})
+    vm_action(&state, key, if_match, path, Cloud::stop_vm).await
+}
+
+/// A domain call that changes a VM's state: start, stop, terminate.
+type VmAction = fn(&Cloud, &Principal, &str, &str, Option<&str>) -> Result<Vm, Status>;
+
+/// Runs a [`VmAction`] on the VM of the path; the answer is empty.
+async fn vm_action(
+    state: &AppState,
+    key: BearerKey,
+    if_match: IfMatch,
+    path: VmPath,
+    action: VmAction,
+) -> Result<Json<Empty>, ApiError> {
+    call_json(state, key, move |cloud, who| {
+        action(cloud, who, &path.project_id, &path.id, if_match.0.as_deref()).map(|_| Empty {})
     })
     .await
-    .map(Json)
 }
 
 /// Terminates a VM with its boot disk; its storage disks are detached.
@@ -320,11 +327,7 @@ pub async fn terminate_vm(
     if_match: IfMatch,
     Path(path): Path<VmPath>,
 ) -> Result<Json<Empty>, ApiError> {
-    call(&state, key, move |cloud, who| {
-        cloud.terminate_vm(who, &path.project_id, &path.id, if_match.0.as_deref()).map(|_| Empty {})
-    })
-    .await
-    .map(Json)
+    vm_action(&state, key, if_match, path, Cloud::terminate_vm).await
 }
 
 /// The new size of a VM.
@@ -362,13 +365,12 @@ pub async fn resize_vm(
     Path(path): Path<VmPath>,
     Query(size): Query<ResizeVmQuery>,
 ) -> Result<Json<ResizeVMResponse>, ApiError> {
-    call(&state, key, move |cloud, who| {
+    call_json(&state, key, move |cloud, who| {
         let request = ResizeVm { vcpus: size.vcpus, memory_gib: size.memory_gib };
         let vm = cloud.resize_vm(who, &path.project_id, &path.id, request, if_match.0.as_deref())?;
         Ok(ResizeVMResponse { vm: vm_json(cloud, &vm)? })
     })
     .await
-    .map(Json)
 }
 
 /// A VM's disks.
@@ -389,12 +391,11 @@ pub async fn list_vm_disks(
     key: BearerKey,
     Path(path): Path<VmPath>,
 ) -> Result<Json<ListVMDisksResponse>, ApiError> {
-    call(&state, key, move |cloud, who| {
+    call_json(&state, key, move |cloud, who| {
         let disks = cloud.list_vm_disks(who, &path.project_id, &path.id)?;
         Ok(ListVMDisksResponse { disks: disks.iter().map(DiskJson::from).collect() })
     })
     .await
-    .map(Json)
 }
 
 /// Which disk of a VM to resize, and to what.
@@ -425,7 +426,7 @@ pub async fn resize_vm_disk(
     Path(path): Path<VmPath>,
     Query(query): Query<ResizeVmDiskQuery>,
 ) -> Result<Json<Empty>, ApiError> {
-    call(&state, key, move |cloud, who| {
+    call_json(&state, key, move |cloud, who| {
         let disks = cloud.list_vm_disks(who, &path.project_id, &path.id)?;
         let Some(disk_id) = query.disk_id.filter(|id| !id.is_empty()) else {
             return Err(cloud.errors().invalid_field("diskId", "This value is required."));
@@ -439,5 +440,4 @@ pub async fn resize_vm_disk(
         cloud.resize_disk(who, &path.project_id, &disk_id, size, if_match.0.as_deref()).map(|_| Empty {})
     })
     .await
-    .map(Json)
 }
