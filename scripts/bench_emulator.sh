@@ -76,9 +76,13 @@ for conns in $connections; do
     # A fresh emulator for each concurrency, so that every run lists the
     # same five VMs.
     start_canon
+    # Let the previous run's server (Node's garbage collection after a
+    # load, the last emulator's exit) settle before measuring.
+    sleep 3
     "$target/examples/http_load" --url "http://127.0.0.1:$canon_port" --key "$key" --label "canon-$conns" \
         --connections "$conns" --duration "$duration" --warmup "$warmup"
     stop_canon
+    sleep 3
     "$target/examples/http_load" --url "http://127.0.0.1:$prism_port" --key "$key" --label "prism-$conns" \
         --connections "$conns" --duration "$duration" --warmup "$warmup"
 done
