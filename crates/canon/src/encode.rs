@@ -410,6 +410,12 @@ mod serde_reference {
     }
 }
 
+// The strategies for every standard detail, shared with
+// `tests/roundtrip.rs`.
+#[cfg(test)]
+#[path = "../tests/strategies/mod.rs"]
+mod strategies;
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -472,69 +478,7 @@ mod tests {
                 ErrorInfo { reason: String::new(), domain: gcore::DOMAIN.to_owned(), metadata }.into()
             },
         );
-        prop_oneof![
-            (text(), text(), map())
-                .prop_map(|(reason, domain, metadata)| ErrorInfo { reason, domain, metadata }.into()),
-            gcore_info,
-            prop::option::of(duration()).prop_map(|retry_delay| RetryInfo { retry_delay }.into()),
-            (prop::collection::vec(text(), 0..3), text()).prop_map(|(stack_entries, detail)| DebugInfo {
-                stack_entries,
-                detail
-            }
-            .into()),
-            prop::collection::vec(
-                (text(), text(), text(), text(), text(), map(), any::<i64>(), any::<Option<i64>>()),
-                0..3
-            )
-            .prop_map(|vs| QuotaFailure {
-                violations: vs
-                    .into_iter()
-                    .map(|(subject, description, api_service, quota_metric, quota_id, quota_dimensions, v, f)| {
-                        QuotaViolation {
-                            subject,
-                            description,
-                            api_service,
-                            quota_metric,
-                            quota_id,
-                            quota_dimensions,
-                            quota_value: v,
-                            future_quota_value: f,
-                        }
-                    })
-                    .collect()
-            }
-            .into()),
-            prop::collection::vec((text(), text(), text()), 0..3).prop_map(|vs| PreconditionFailure {
-                violations: vs
-                    .into_iter()
-                    .map(|(r#type, subject, description)| PreconditionViolation { r#type, subject, description })
-                    .collect()
-            }
-            .into()),
-            prop::collection::vec((text(), text(), text(), prop::option::of(localized())), 0..3).prop_map(|vs| {
-                BadRequest {
-                    field_violations: vs
-                        .into_iter()
-                        .map(|(field, description, reason, localized_message)| FieldViolation {
-                            field,
-                            description,
-                            reason,
-                            localized_message,
-                        })
-                        .collect(),
-                }
-                .into()
-            }),
-            (text(), text()).prop_map(|(request_id, serving_data)| RequestInfo { request_id, serving_data }.into()),
-            (text(), text(), text(), text()).prop_map(|(resource_type, resource_name, owner, description)| {
-                ResourceInfo { resource_type, resource_name, owner, description }.into()
-            }),
-            prop::collection::vec((text(), text()), 0..3).prop_map(|links| Help {
-                links: links.into_iter().map(|(description, url)| HelpLink { description, url }).collect()
-            }
-            .into()),
-            localized().prop_map(Detail::from),
-        ]
+        prop_oneof![10 => super::strategies::standard_detail_with(text, map, duration, localized), 1 => gcore_info]
     }
 
     /// Details kept as text: unknown types (built, or read with odd

@@ -43,6 +43,11 @@
 //! assert_eq!(advice.retry_delay, Some(std::time::Duration::from_secs(30)));
 //! ```
 
+// Unit tests name the crate `canon`, as integration tests do, so that
+// test code can be shared between them (`tests/strategies/mod.rs`).
+#[cfg(test)]
+extern crate self as canon;
+
 pub mod advice;
 pub mod code;
 pub mod decode;

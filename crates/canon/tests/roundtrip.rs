@@ -11,6 +11,8 @@ use canon::{Code, Detail, Dialect, Encoding, ProtoDuration, Status, decode, enco
 use http::HeaderMap;
 use proptest::prelude::*;
 
+mod strategies;
+
 fn text() -> impl Strategy<Value = String> {
     // Messages without braces: a message holding a whole Google error JSON
     // is read as that error (the nested dialect), by design.
@@ -37,67 +39,7 @@ fn duration() -> impl Strategy<Value = ProtoDuration> {
 }
 
 fn standard_detail() -> impl Strategy<Value = Detail> {
-    prop_oneof![
-        (text(), text(), map()).prop_map(|(reason, domain, metadata)| ErrorInfo { reason, domain, metadata }.into()),
-        prop::option::of(duration()).prop_map(|retry_delay| RetryInfo { retry_delay }.into()),
-        (prop::collection::vec(text(), 0..3), text()).prop_map(|(stack_entries, detail)| DebugInfo {
-            stack_entries,
-            detail
-        }
-        .into()),
-        prop::collection::vec(
-            (text(), text(), text(), text(), text(), map(), any::<i64>(), any::<Option<i64>>()),
-            0..3
-        )
-        .prop_map(|vs| QuotaFailure {
-            violations: vs
-                .into_iter()
-                .map(|(subject, description, api_service, quota_metric, quota_id, quota_dimensions, v, f)| {
-                    QuotaViolation {
-                        subject,
-                        description,
-                        api_service,
-                        quota_metric,
-                        quota_id,
-                        quota_dimensions,
-                        quota_value: v,
-                        future_quota_value: f,
-                    }
-                })
-                .collect()
-        }
-        .into()),
-        prop::collection::vec((text(), text(), text()), 0..3).prop_map(|vs| PreconditionFailure {
-            violations: vs
-                .into_iter()
-                .map(|(r#type, subject, description)| PreconditionViolation { r#type, subject, description })
-                .collect()
-        }
-        .into()),
-        prop::collection::vec((text(), text(), text(), prop::option::of(localized())), 0..3).prop_map(|vs| {
-            BadRequest {
-                field_violations: vs
-                    .into_iter()
-                    .map(|(field, description, reason, localized_message)| FieldViolation {
-                        field,
-                        description,
-                        reason,
-                        localized_message,
-                    })
-                    .collect(),
-            }
-            .into()
-        }),
-        (text(), text()).prop_map(|(request_id, serving_data)| RequestInfo { request_id, serving_data }.into()),
-        (text(), text(), text(), text()).prop_map(|(resource_type, resource_name, owner, description)| {
-            ResourceInfo { resource_type, resource_name, owner, description }.into()
-        }),
-        prop::collection::vec((text(), text()), 0..3).prop_map(|links| Help {
-            links: links.into_iter().map(|(description, url)| HelpLink { description, url }).collect()
-        }
-        .into()),
-        localized().prop_map(Detail::from),
-    ]
+    strategies::standard_detail_with(text, map, duration, localized)
 }
 
 fn unknown_detail() -> impl Strategy<Value = Detail> {
