@@ -218,10 +218,11 @@ async fn serve(args: &ServeArgs) -> anyhow::Result<()> {
         errors: if args.grpc_gateway { "grpc-gateway" } else { "AIP-193" },
         domain: args.error_domain.clone(),
     };
+    let shutdown = shutdown_signal();
     crate::output::print(&banner.render())?;
     let _ = std::io::stdout().flush();
 
-    server::serve(listener, router, shutdown_signal()).await.context("the server failed")?;
+    server::serve(listener, router, shutdown).await.context("the server failed")?;
     Ok(())
 }
 
@@ -286,27 +287,41 @@ impl Banner {
     }
 }
 
-/// Completes on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
+/// Installs the Ctrl-C and SIGTERM handlers now, and returns the future
+/// that completes on either.
+///
+/// The handlers must be in place before the banner is printed: a script
+/// that reads the URL and sends SIGTERM at once must stop the server
+/// cleanly, not kill it by the signal's default action.
+#[cfg(unix)]
+fn shutdown_signal() -> impl Future<Output = ()> {
+    use tokio::signal::unix::{Signal, SignalKind, signal};
+    async fn received(signal: Option<Signal>) {
+        match signal {
+            Some(mut signal) => {
                 signal.recv().await;
             }
-            Err(_) => std::future::pending::<()>().await,
+            None => std::future::pending::<()>().await,
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
     }
-    tracing::info!("shutting down: no new connections; requests in flight may finish");
+    let interrupt = signal(SignalKind::interrupt()).ok();
+    let terminate = signal(SignalKind::terminate()).ok();
+    async move {
+        tokio::select! {
+            () = received(interrupt) => {}
+            () = received(terminate) => {}
+        }
+        tracing::info!("shutting down: no new connections; requests in flight may finish");
+    }
+}
+
+/// Returns the future that completes on Ctrl-C.
+#[cfg(not(unix))]
+fn shutdown_signal() -> impl Future<Output = ()> {
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down: no new connections; requests in flight may finish");
+    }
 }
 
 #[cfg(test)]
