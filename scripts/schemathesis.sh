@@ -39,27 +39,12 @@ fi
 # Verified to install and pass here (2026-11).
 .venv-schemathesis/bin/pip install --quiet --disable-pip-version-check schemathesis==4.32.5
 
-cargo build -q -p canon-cli --bin canon
-canon="$(cargo metadata --format-version 1 --no-deps | .venv-schemathesis/bin/python -c \
-    'import json, sys; print(json.load(sys.stdin)["target_directory"])')/debug/canon"
-
-work="$(mktemp -d)"
+. "$root/scripts/lib/canon_serve.sh"
+canon_build .venv-schemathesis/bin/python
 key="schemathesis-$(date +%s)-$$"
-"$canon" serve --memory --bootstrap-key "$key" --seed 1 --addr 127.0.0.1:0 >"$work/banner" 2>"$work/server.log" &
-server=$!
-trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
-
-url=""
-for _ in $(seq 1 100); do
-    url="$(sed -n 's/^  URL *//p' "$work/banner")"
-    [ -n "$url" ] && break
-    sleep 0.1
-done
-if [ -z "$url" ]; then
-    echo "canon serve did not start:" >&2
-    cat "$work/server.log" >&2
-    exit 1
-fi
+canon_start --memory --bootstrap-key "$key" --seed 1
+url="$canon_url"
+work="$canon_work"
 
 checks=not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance
 examples="${MAX_EXAMPLES:-40}"

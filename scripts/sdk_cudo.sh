@@ -19,25 +19,9 @@ fi
 # The version FACTS.md names, verified to install here (2026-11).
 .venv-sdk-cudo/bin/pip install --quiet --disable-pip-version-check cudo-compute==0.3.6
 
-cargo build -q -p canon-cli --bin canon
-canon="$(cargo metadata --format-version 1 --no-deps | .venv-sdk-cudo/bin/python -c \
-    'import json, sys; print(json.load(sys.stdin)["target_directory"])')/debug/canon"
-
+. scripts/lib/canon_serve.sh
+canon_build .venv-sdk-cudo/bin/python
 key="sdk-cudo-$(date +%s)-$$"
-out="$(mktemp)"
-"$canon" serve --memory --bootstrap-key "$key" --addr 127.0.0.1:0 >"$out" 2>"${CANON_SERVE_LOG:-/dev/null}" &
-server=$!
-trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -f "$out"' EXIT
+canon_start --memory --bootstrap-key "$key"
 
-url=""
-for _ in $(seq 1 100); do
-    url="$(sed -n 's/^  URL *//p' "$out")"
-    [ -n "$url" ] && break
-    sleep 0.1
-done
-if [ -z "$url" ]; then
-    echo "canon serve did not start" >&2
-    exit 1
-fi
-
-.venv-sdk-cudo/bin/python scripts/sdk_cudo.py "$url" "$key"
+.venv-sdk-cudo/bin/python scripts/sdk_cudo.py "$canon_url" "$key"

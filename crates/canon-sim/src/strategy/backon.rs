@@ -10,7 +10,7 @@
 //!   2^n, 60 s)`, the same for every client: no jitter.
 //! - Hints are ignored. No idempotency key.
 
-use super::{AttemptSpec, Begin, CallSpec, ClientModel, Next, doubling};
+use super::{CallSpec, ClientModel, Next, doubling};
 use crate::engine::{Nanos, seconds};
 use crate::scenario::Fault;
 
@@ -31,12 +31,6 @@ impl ClientModel for BackonClient {
     fn start(&mut self, _now: Nanos, _call: &CallSpec) -> u32 {
         0
     }
-
-    fn begin(&mut self, _now: Nanos, _retries: &mut u32) -> Begin {
-        Begin::Send(AttemptSpec::PLAIN)
-    }
-
-    fn succeeded(&mut self, _now: Nanos, _retries: &mut u32) {}
 
     fn failed(&mut self, _now: Nanos, retries: &mut u32, _fault: &Fault) -> Next {
         if *retries >= MAX_TIMES {

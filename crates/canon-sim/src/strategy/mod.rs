@@ -205,11 +205,18 @@ pub trait ClientModel {
     /// A logical request starts at `now`.
     fn start(&mut self, now: Nanos, call: &CallSpec) -> Self::Request;
 
-    /// Before each attempt (the first included).
-    fn begin(&mut self, now: Nanos, request: &mut Self::Request) -> Begin;
+    /// Before each attempt (the first included). By default every attempt
+    /// is sent as it is: no key, no placement, no throttling.
+    fn begin(&mut self, now: Nanos, request: &mut Self::Request) -> Begin {
+        let _ = (now, request);
+        Begin::Send(AttemptSpec::PLAIN)
+    }
 
-    /// The current attempt succeeded.
-    fn succeeded(&mut self, now: Nanos, request: &mut Self::Request);
+    /// The current attempt succeeded. By default the model learns nothing
+    /// from it.
+    fn succeeded(&mut self, now: Nanos, request: &mut Self::Request) {
+        let _ = (now, request);
+    }
 
     /// The current attempt failed with `fault`.
     fn failed(&mut self, now: Nanos, request: &mut Self::Request, fault: &Fault) -> Next;

@@ -3,7 +3,7 @@
 //! of what an unguarded retry loop does (the Gcore page's "retry up to 3
 //! times" without its waits).
 
-use super::{AttemptSpec, Begin, CallSpec, ClientModel, Next};
+use super::{CallSpec, ClientModel, Next};
 use crate::engine::Nanos;
 use crate::scenario::Fault;
 
@@ -20,12 +20,6 @@ impl ClientModel for NaiveClient {
     fn start(&mut self, _now: Nanos, _call: &CallSpec) -> u32 {
         0
     }
-
-    fn begin(&mut self, _now: Nanos, _retries: &mut u32) -> Begin {
-        Begin::Send(AttemptSpec::PLAIN)
-    }
-
-    fn succeeded(&mut self, _now: Nanos, _retries: &mut u32) {}
 
     fn failed(&mut self, _now: Nanos, retries: &mut u32, _fault: &Fault) -> Next {
         if *retries >= RETRIES {

@@ -1,7 +1,7 @@
 //! No retries: one attempt per logical request. The baseline for
 //! amplification (exactly 1) and for what retries buy.
 
-use super::{AttemptSpec, Begin, CallSpec, ClientModel, Next};
+use super::{CallSpec, ClientModel, Next};
 use crate::engine::Nanos;
 use crate::scenario::Fault;
 
@@ -13,12 +13,6 @@ impl ClientModel for NoRetryClient {
     type Request = ();
 
     fn start(&mut self, _now: Nanos, _call: &CallSpec) {}
-
-    fn begin(&mut self, _now: Nanos, _request: &mut ()) -> Begin {
-        Begin::Send(AttemptSpec::PLAIN)
-    }
-
-    fn succeeded(&mut self, _now: Nanos, _request: &mut ()) {}
 
     fn failed(&mut self, _now: Nanos, _request: &mut (), _fault: &Fault) -> Next {
         Next::GiveUp

@@ -14,7 +14,7 @@
 //! - `Retry-After` and RetryInfo are ignored (the middleware never reads
 //!   them). No idempotency key.
 
-use super::{AttemptSpec, Begin, CallSpec, ClientModel, Next, Random, doubling};
+use super::{CallSpec, ClientModel, Next, Random, doubling};
 use crate::engine::{Nanos, seconds};
 use crate::scenario::Fault;
 
@@ -48,12 +48,6 @@ impl ClientModel for ReqwestRetryClient {
     fn start(&mut self, _now: Nanos, _call: &CallSpec) -> u32 {
         0
     }
-
-    fn begin(&mut self, _now: Nanos, _retries: &mut u32) -> Begin {
-        Begin::Send(AttemptSpec::PLAIN)
-    }
-
-    fn succeeded(&mut self, _now: Nanos, _retries: &mut u32) {}
 
     fn failed(&mut self, _now: Nanos, retries: &mut u32, fault: &Fault) -> Next {
         if !transient(fault) || *retries >= MAX_RETRIES {

@@ -14,7 +14,7 @@
 //!   the `n`-th retry from 0. RetryInfo in the body is not read.
 //! - No idempotency key: the `gcore` SDK configures no idempotency header.
 
-use super::{AttemptSpec, Begin, CallSpec, ClientModel, Next, Random, doubling};
+use super::{CallSpec, ClientModel, Next, Random, doubling};
 use crate::engine::{Nanos, nanos, seconds};
 use crate::scenario::Fault;
 
@@ -50,12 +50,6 @@ impl ClientModel for StainlessClient {
     fn start(&mut self, _now: Nanos, _call: &CallSpec) -> u32 {
         0
     }
-
-    fn begin(&mut self, _now: Nanos, _retries: &mut u32) -> Begin {
-        Begin::Send(AttemptSpec::PLAIN)
-    }
-
-    fn succeeded(&mut self, _now: Nanos, _retries: &mut u32) {}
 
     fn failed(&mut self, _now: Nanos, retries: &mut u32, fault: &Fault) -> Next {
         if !retryable(fault) || *retries >= MAX_RETRIES {

@@ -14,7 +14,7 @@
 //! (a 5xx, 408 or 429, a timeout or connection failure), for every method;
 //! everything else is a response, which deposits. Hints are not read.
 
-use super::{AttemptSpec, Begin, CallSpec, ClientModel, Next};
+use super::{CallSpec, ClientModel, Next};
 use crate::engine::{Nanos, SECOND};
 use crate::scenario::Fault;
 
@@ -118,10 +118,6 @@ impl ClientModel for TowerClient {
     type Request = ();
 
     fn start(&mut self, _now: Nanos, _call: &CallSpec) {}
-
-    fn begin(&mut self, _now: Nanos, _request: &mut ()) -> Begin {
-        Begin::Send(AttemptSpec::PLAIN)
-    }
 
     fn succeeded(&mut self, now: Nanos, _request: &mut ()) {
         self.budget.deposit(now);
