@@ -49,12 +49,14 @@ use serde_json::value::RawValue;
 
 use crate::code::Code;
 use crate::details::{
-    BadRequest, Detail, ErrorInfo, FieldViolation, Help, HelpLink, QuotaFailure, QuotaViolation, RequestInfo,
-    ResourceInfo, RetryInfo, UnknownDetail,
+    BadRequest, ConformingDetail, Detail, ErrorInfo, FieldViolation, Help, HelpLink, QuotaFailure, QuotaViolation,
+    RequestInfo, ResourceInfo, RetryInfo, UnknownDetail,
 };
 use crate::gcore;
 use crate::headers::HeaderHints;
 use crate::status::Status;
+
+mod scan;
 
 /// The shape an error body arrived in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -326,6 +328,13 @@ struct Fields<'a> {
     /// Whether the reading is inside `info` or `invalid_fields`, so that a
     /// failure there is told from one elsewhere.
     in_gcore_member: bool,
+    /// Whether the items of `details` are kept raw for [`Detail::from_raw`]
+    /// rather than read in the same pass: the second reading of an object
+    /// whose first one met an item that only the raw reading keeps (see
+    /// [`read_fields`]).
+    details_raw: bool,
+    /// Whether the reading is inside `details`.
+    in_details: bool,
 }
 
 /// Gcore's `info` or `invalid_fields` as read in the top-level pass: read
@@ -415,29 +424,35 @@ impl<'de> Deserialize<'de> for FieldKey {
                 f.write_str("a member name")
             }
             fn visit_str<E>(self, key: &str) -> Result<FieldKey, E> {
-                let index = match key {
-                    "code" => 0,
-                    "status" => 1,
-                    "message" => 2,
-                    "details" => 3,
-                    "error" => 4,
-                    "errors" => 5,
-                    "exception_class" => 6,
-                    "request_id" => 7,
-                    "info" => 8,
-                    "invalid_fields" => 9,
-                    "type" => 10,
-                    "title" => 11,
-                    "detail" => 12,
-                    "instance" => 13,
-                    "msg" => 14,
-                    _ => return Ok(FieldKey(None)),
-                };
-                Ok(FieldKey(Some(index)))
+                Ok(FieldKey(field_index(key)))
             }
         }
         deserializer.deserialize_identifier(Visitor)
     }
+}
+
+/// The index in [`FIELD_NAMES`] of the member `key` names; `None` for a
+/// key canon does not read.
+fn field_index(key: &str) -> Option<u8> {
+    let index = match key {
+        "code" => 0,
+        "status" => 1,
+        "message" => 2,
+        "details" => 3,
+        "error" => 4,
+        "errors" => 5,
+        "exception_class" => 6,
+        "request_id" => 7,
+        "info" => 8,
+        "invalid_fields" => 9,
+        "type" => 10,
+        "title" => 11,
+        "detail" => 12,
+        "instance" => 13,
+        "msg" => 14,
+        _ => return None,
+    };
+    Some(index)
 }
 
 /// Where one member's value is read from: the next value of an object, or
@@ -526,7 +541,13 @@ impl<'a> Fields<'a> {
             0 => put_scalar(&mut self.code, source),
             1 => put_scalar(&mut self.status, source),
             2 => put_scalar(&mut self.message, source),
-            3 => put(&mut self.details, source),
+            3 => {
+                self.in_details = true;
+                let more =
+                    put_seed(&mut self.details, DetailsSeed(self.details_raw, std::marker::PhantomData), source)?;
+                self.in_details = false;
+                Ok(more)
+            }
             4 => put(&mut self.error, source),
             5 => put(&mut self.errors, source),
             6 => put_scalar(&mut self.exception_class, source),
@@ -598,7 +619,7 @@ impl<'de: 'a, 'a> serde::de::DeserializeSeed<'de> for FieldsSeed<'_, 'a> {
 /// members are kept raw.
 impl<'de: 'a, 'a> Deserialize<'de> for Fields<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Fields<'a>, D::Error> {
-        let mut fields = Fields { gcore_raw: true, ..Fields::default() };
+        let mut fields = Fields { gcore_raw: true, details_raw: true, ..Fields::default() };
         serde::de::DeserializeSeed::deserialize(FieldsSeed(&mut fields), deserializer)?;
         Ok(fields)
     }
@@ -613,6 +634,12 @@ impl<'de: 'a, 'a> Deserialize<'de> for Fields<'a> {
 /// unreadable: the object is then read again with those two kept raw, for
 /// the slower reading that keeps what can be kept (see [`add_info`] and
 /// [`InvalidFields::read`]).
+///
+/// The items of `details` are read in the same pass too, when each is a
+/// conforming standard detail with `@type` first (what every writer of
+/// proto3 JSON produces). Any other item needs its raw text (an unknown
+/// detail or a nonconforming one is kept as it arrived), so the object is
+/// then read again with the items kept raw.
 fn read_fields<'a, R: serde_json::de::Read<'a>>(
     new_reader: impl Fn() -> serde_json::Deserializer<R>,
     object: &'a [u8],
@@ -620,8 +647,13 @@ fn read_fields<'a, R: serde_json::de::Read<'a>>(
 ) -> bool {
     let mut de = new_reader();
     let mut read = serde::de::DeserializeSeed::deserialize(FieldsSeed(fields), &mut de).is_ok();
-    if !read && fields.in_gcore_member {
-        *fields = Fields { gcore_raw: true, ..Fields::default() };
+    // Each reading that fails inside a member read in one pass is followed
+    // by one that keeps that member raw; there are two such members, so at
+    // most two more readings.
+    while !read && ((fields.in_gcore_member && !fields.gcore_raw) || (fields.in_details && !fields.details_raw)) {
+        let gcore_raw = fields.gcore_raw || fields.in_gcore_member;
+        let details_raw = fields.details_raw || fields.in_details;
+        *fields = Fields { gcore_raw, details_raw, ..Fields::default() };
         de = new_reader();
         read = serde::de::DeserializeSeed::deserialize(FieldsSeed(fields), &mut de).is_ok();
     }
@@ -727,68 +759,111 @@ fn is_object(raw: Option<&RawValue>) -> bool {
 
 /// Reads a `details` array. Anything that is not an array is kept as one
 /// unknown detail, so that nothing is lost.
-fn details_of(field: Option<&DetailsField<'_>>) -> Vec<Detail> {
+fn details_of(field: Option<DetailsField<'_>>) -> Vec<Detail> {
     match field {
-        Some(DetailsField::Items(items)) => items.iter().copied().map(Detail::from_raw).collect(),
-        Some(DetailsField::Other(raw)) => vec![Detail::Unknown(UnknownDetail::from_raw((*raw).to_owned()))],
+        Some(DetailsField::Read(details)) => details,
+        Some(DetailsField::Items(items)) => items.into_iter().map(Detail::from_raw).collect(),
+        Some(DetailsField::Other(raw)) => vec![Detail::Unknown(UnknownDetail::from_raw(raw.to_owned()))],
         Some(DetailsField::NotArray) | None => Vec::new(),
     }
 }
 
-/// A `details` member: the items of an array, each as raw JSON, split in
-/// the same pass that reads the other members; or, when it is not an
-/// array, its raw text (see [`Fields::with_raw_details`]).
+/// A `details` member: the items of an array, read (see
+/// [`ConformingDetail`]) or each as raw JSON (see [`Fields::details_raw`]),
+/// in the same pass that reads the other members; or, when it is not an
+/// array, its raw text (see [`Fields::fill_raw_details`]).
 enum DetailsField<'a> {
+    Read(Vec<Detail>),
     Items(Vec<&'a RawValue>),
     Other(&'a RawValue),
     /// Not an array; its text is not known yet.
     NotArray,
 }
 
-impl<'de: 'a, 'a> Deserialize<'de> for DetailsField<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<DetailsField<'a>, D::Error> {
-        struct Visitor<'a>(std::marker::PhantomData<&'a ()>);
+/// Reads `details` with its items raw (`.0` true) or read, `null` as
+/// absent.
+struct DetailsSeed<'a>(bool, std::marker::PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> serde::de::DeserializeSeed<'de> for DetailsSeed<'a> {
+    type Value = Option<DetailsField<'a>>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        struct Visitor<'a>(bool, std::marker::PhantomData<&'a ()>);
         impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visitor<'a> {
-            type Value = DetailsField<'a>;
+            type Value = Option<DetailsField<'a>>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("any JSON value")
             }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<DetailsField<'a>, A::Error> {
-                let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(4));
-                while let Some(item) = seq.next_element::<&'de RawValue>()? {
-                    items.push(item);
-                }
-                Ok(DetailsField::Items(items))
+            fn visit_none<E>(self) -> Result<Self::Value, E> {
+                Ok(None)
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<DetailsField<'a>, A::Error> {
-                while map.next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?.is_some() {}
-                Ok(DetailsField::NotArray)
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(None)
             }
-            fn visit_bool<E>(self, _: bool) -> Result<DetailsField<'a>, E> {
-                Ok(DetailsField::NotArray)
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<DetailsField<'a>, E> {
-                Ok(DetailsField::NotArray)
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<DetailsField<'a>, E> {
-                Ok(DetailsField::NotArray)
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<DetailsField<'a>, E> {
-                Ok(DetailsField::NotArray)
-            }
-            fn visit_str<E>(self, _: &str) -> Result<DetailsField<'a>, E> {
-                Ok(DetailsField::NotArray)
-            }
-            fn visit_unit<E>(self) -> Result<DetailsField<'a>, E> {
-                Ok(DetailsField::NotArray)
+            fn visit_some<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+                deserializer.deserialize_any(DetailsVisitor(self.0, std::marker::PhantomData)).map(Some)
             }
         }
-        deserializer.deserialize_any(Visitor(std::marker::PhantomData))
+        deserializer.deserialize_option(Visitor(self.0, std::marker::PhantomData))
+    }
+}
+
+/// The visitor of a present `details` member: see [`DetailsSeed`].
+struct DetailsVisitor<'a>(bool, std::marker::PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> serde::de::Visitor<'de> for DetailsVisitor<'a> {
+    type Value = DetailsField<'a>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<DetailsField<'a>, A::Error> {
+        if !self.0 {
+            let mut details = Vec::with_capacity(seq.size_hint().unwrap_or(4));
+            while let Some(ConformingDetail(detail)) = seq.next_element()? {
+                details.push(detail);
+            }
+            return Ok(DetailsField::Read(details));
+        }
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(4));
+        while let Some(item) = seq.next_element::<&'de RawValue>()? {
+            items.push(item);
+        }
+        Ok(DetailsField::Items(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<DetailsField<'a>, A::Error> {
+        while map.next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?.is_some() {}
+        Ok(DetailsField::NotArray)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<DetailsField<'a>, E> {
+        Ok(DetailsField::NotArray)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<DetailsField<'a>, E> {
+        Ok(DetailsField::NotArray)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<DetailsField<'a>, E> {
+        Ok(DetailsField::NotArray)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<DetailsField<'a>, E> {
+        Ok(DetailsField::NotArray)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<DetailsField<'a>, E> {
+        Ok(DetailsField::NotArray)
+    }
+    fn visit_unit<E>(self) -> Result<DetailsField<'a>, E> {
+        Ok(DetailsField::NotArray)
     }
 }
 
 /// Reads the members of a JSON object.
+///
+/// Objects of the common shape are read by [`scan::scan_fields`], and any
+/// other by serde from the start.
 fn fields_from_str<'a>(text: &'a str, fields: &mut Fields<'a>) -> bool {
+    if !fields.gcore_raw && !fields.details_raw {
+        if scan::scan_fields(text, fields) {
+            return true;
+        }
+        *fields = Fields::default();
+    }
     read_fields(|| serde_json::Deserializer::from_str(text), text.as_bytes(), fields)
 }
 
@@ -821,7 +896,7 @@ fn decode_object(f: &mut Fields<'_>, http: u16, problem_content_type: bool) -> B
     if is_object(f.error) {
         let mut inner = Fields::default();
         if fields_from_str(f.error.expect("checked").get(), &mut inner) {
-            return decode_google_inner(&inner, http);
+            return decode_google_inner(&mut inner, http);
         }
     }
     let has_problem_members = f.problem_type.is_some() || f.title.is_some() || f.detail.is_some();
@@ -860,7 +935,7 @@ fn http_or(http: u16, code: Code) -> u16 {
 
 /// AIP-193 bare (code is the HTTP status) or grpc-gateway (code is the
 /// gRPC number).
-fn decode_bare(f: &Fields<'_>, http: u16) -> BodyOnly {
+fn decode_bare(f: &mut Fields<'_>, http: u16) -> BodyOnly {
     let named = text(f.status.as_ref()).and_then(Code::from_name);
     let number = integer(f.code.as_ref());
     let is_grpc_number = named.is_none() && number.is_some_and(|n| (0..=16).contains(&n));
@@ -885,16 +960,16 @@ fn decode_bare(f: &Fields<'_>, http: u16) -> BodyOnly {
     BodyOnly {
         dialect,
         http_status,
-        status: Status::with_details(code, message, details_of(f.details.as_ref())),
+        status: Status::with_details(code, message, details_of(f.details.take())),
         additional: Vec::new(),
     }
 }
 
 /// The inside of `{"error": {...}}`: wrapped or legacy.
-fn decode_google_inner(inner: &Fields<'_>, http: u16) -> BodyOnly {
+fn decode_google_inner(inner: &mut Fields<'_>, http: u16) -> BodyOnly {
     let named = text(inner.status.as_ref()).and_then(Code::from_name);
     let body_http = integer(inner.code.as_ref()).and_then(|n| u16::try_from(n).ok()).filter(|n| (100..600).contains(n));
-    let mut details = details_of(inner.details.as_ref());
+    let mut details = details_of(inner.details.take());
     let legacy = legacy_errors(inner.errors);
     let dialect = if legacy.is_some() { Dialect::GoogleLegacy } else { Dialect::GoogleWrapped };
     let mut legacy_code = None;
@@ -979,7 +1054,7 @@ fn decode_array(body: &[u8], http: u16) -> Option<BodyOnly> {
         .filter(|item| is_object(item.error))
         .filter_map(|item| {
             let mut inner = Fields::default();
-            fields_from_str(item.error?.get(), &mut inner).then(|| decode_google_inner(&inner, http))
+            fields_from_str(item.error?.get(), &mut inner).then(|| decode_google_inner(&mut inner, http))
         })
         .collect();
     if decoded.is_empty() {
@@ -995,14 +1070,14 @@ fn decode_array(body: &[u8], http: u16) -> Option<BodyOnly> {
 }
 
 /// RFC 9457 problem details.
-fn decode_problem(f: &Fields<'_>, http: u16) -> BodyOnly {
+fn decode_problem(f: &mut Fields<'_>, http: u16) -> BodyOnly {
     let body_http = integer(f.status.as_ref()).and_then(|n| u16::try_from(n).ok()).filter(|n| (100..600).contains(n));
     let http_code = if http != 0 { http } else { body_http.unwrap_or(0) };
     let named = text(f.code.as_ref()).and_then(Code::from_name);
     let code = named.unwrap_or_else(|| code_from_http(http_code));
     let title = text(f.title.as_ref()).map(str::to_owned).unwrap_or_default();
     let message = text(f.detail.as_ref()).map(str::to_owned).unwrap_or_else(|| title.clone());
-    let mut details = details_of(f.details.as_ref());
+    let mut details = details_of(f.details.take());
     if let Some(url) = text(f.problem_type.as_ref()).filter(|t| *t != "about:blank" && !t.is_empty()) {
         details.push(Detail::Help(Help { links: vec![HelpLink { description: title, url: url.to_owned() }] }));
     }
@@ -1545,13 +1620,13 @@ fn html_title(html: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     /// `info` values whose one-pass reading must equal the reading from
     /// the raw text, including those the one-pass reading refuses (which
     /// then fall back to it).
-    const INFO_CASES: &[&str] = &[
+    pub(super) const INFO_CASES: &[&str] = &[
         r#"{"attribute":"cpu_count","current_usage":8,"requested_usage":16,"limit":12}"#,
         r#"{"limit":"12","quota_name":"cpu"}"#,
         r#"{"limit":" 7 ","limit":3}"#,
@@ -1650,6 +1725,84 @@ mod tests {
             let decoded = decode(404, &HeaderMap::new(), body.as_bytes());
             assert_eq!(decoded.dialect, Dialect::Gcore, "{member}");
             assert_eq!(decoded.status.code(), Code::NotFound, "{member}");
+        }
+    }
+
+    /// `details` arrays whose one-pass reading must equal the reading of
+    /// each item from its raw text, including the items the one pass
+    /// refuses (which then fall back to it).
+    pub(super) const DETAILS_CASES: &[&str] = &[
+        r#"[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"R","domain":"d","metadata":{"k":"v","a":"b"}}]"#,
+        r#"[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"1.500s"},
+            {"@type":"type.googleapis.com/google.rpc.RetryInfo","retry_delay":"30s"}]"#,
+        r#"[{"@type":"type.googleapis.com/google.rpc.DebugInfo","stackEntries":["a","b"],"detail":"x"}]"#,
+        r#"[{"@type":"type.googleapis.com/google.rpc.QuotaFailure","violations":[{"subject":"s","description":"d"}]}]"#,
+        r#"[{"@type":"type.googleapis.com/google.rpc.PreconditionFailure","violations":[{"type":"TOS","subject":"s","description":"d"}]}]"#,
+        r#"[{"@type":"type.googleapis.com/google.rpc.BadRequest","field_violations":[{"field":"f","description":"d"}]}]"#,
+        r#"[{"@type":"type.googleapis.com/google.rpc.RequestInfo","requestId":"r","servingData":"s"}]"#,
+        r#"[{"@type":"type.googleapis.com/google.rpc.ResourceInfo","resourceType":"t","resourceName":"n","owner":"o","description":"d"}]"#,
+        r#"[{"@type":"type.googleapis.com/google.rpc.Help","links":[{"description":"d","url":"https://x"}]}]"#,
+        r#"[{"@type":"type.googleapis.com/google.rpc.LocalizedMessage","locale":"en-US","message":"m"}]"#,
+        r#"[{"@type":"example.com/google.rpc.RetryInfo","retryDelay":"2s"}]"#,
+        r#"[{"@type":"type.googleapis.com\/google.rpc.RetryInfo","retryDelay":"1s"}]"#,
+        r#"[{"\u0040type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"1s"}]"#,
+        r#"[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":null,"metadata":null}]"#,
+        r#"[{"reason":"R","@type":"type.googleapis.com/google.rpc.ErrorInfo"}]"#,
+        r#"[{"@type":"type.googleapis.com/acme.v1.Thing","x":[1,{"y":2}]}]"#,
+        r#"[{"x":1},{},{"@type":5},{"@type":null}]"#,
+        r#"[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"R","metadata":{"zones":["a","b"]}}]"#,
+        r#"[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"1s","extra":1}]"#,
+        r#"[{"@type":"type.googleapis.com/google.rpc.RetryInfo","@type":"type.googleapis.com/google.rpc.RetryInfo"}]"#,
+        r#"[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"soon"}]"#,
+        r#"[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"1s","retryDelay":"2s"}]"#,
+        r#"[{"@type":"type.googleapis.com/google.rpc.LocalizedMessage","message":"\ud800"}]"#,
+        r#"[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"R"},{"@type":"acme/X"},{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"3s"}]"#,
+        r#"[1,"x",null,true,["type.googleapis.com/google.rpc.RetryInfo","1s"]]"#,
+        r#"[]"#,
+        r#"{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"1s"}"#,
+        r#""text""#,
+        r#"null"#,
+    ];
+
+    /// Decodes `body` (a JSON object) with the items of `details` kept raw
+    /// from the start, as the reading before the one pass did.
+    fn decode_with_raw_details(body: &str, http: u16) -> BodyOnly {
+        let mut fields = Fields { details_raw: true, ..Fields::default() };
+        assert!(fields_from_str(body, &mut fields), "{body}");
+        decode_object(&mut fields, http, false)
+    }
+
+    #[test]
+    fn details_read_in_one_pass_as_from_the_raw_text() {
+        let deep = format!(
+            r#"[{{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"1s"}},{{"@type":"acme/X","k":{}1{}}}]"#,
+            "[".repeat(120),
+            "]".repeat(120)
+        );
+        let cases = DETAILS_CASES.iter().copied().chain([deep.as_str()]);
+        for case in cases {
+            for body in [
+                format!(r#"{{"code":400,"status":"INVALID_ARGUMENT","message":"m","details":{case}}}"#),
+                format!(r#"{{"error":{{"code":400,"status":"INVALID_ARGUMENT","message":"m","details":{case}}}}}"#),
+                format!(r#"{{"type":"about:blank","title":"t","status":400,"details":{case}}}"#),
+            ] {
+                let one_pass = decode_body(400, false, body.as_bytes(), 0);
+                let raw = decode_with_raw_details(&body, 400);
+                assert_eq!(one_pass.dialect, raw.dialect, "{body}");
+                assert_eq!(one_pass.status, raw.status, "{body}");
+            }
+        }
+    }
+
+    #[test]
+    fn conforming_details_are_read_in_the_first_pass() {
+        // Every standard type, `@type` first, as proto3 JSON writers put it.
+        for case in &DETAILS_CASES[..11] {
+            let body = format!(r#"{{"code":400,"status":"INVALID_ARGUMENT","message":"m","details":{case}}}"#);
+            let mut fields = Fields::default();
+            let mut de = serde_json::Deserializer::from_str(&body);
+            assert!(serde::de::DeserializeSeed::deserialize(FieldsSeed(&mut fields), &mut de).is_ok(), "{case}");
+            assert!(matches!(fields.details, Some(DetailsField::Read(_))), "{case}");
         }
     }
 

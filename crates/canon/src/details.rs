@@ -707,6 +707,98 @@ fn parse_strict(kind: DetailKind, json: &str) -> Result<Detail, serde_json::Erro
     }
 }
 
+/// One item of a `details` array, read in the same pass as the body around
+/// it: a standard detail whose first member is `@type` and whose fields
+/// conform. Any other item (an unknown type, `@type` not first, a field
+/// that breaks the schema, not an object) is refused with an error, and
+/// the caller reads the body again keeping each item raw for
+/// [`Detail::from_raw`], which keeps everything. For the items it accepts,
+/// both readings give the same detail: the fields go through the same
+/// derived reading as [`parse_strict`].
+pub(crate) struct ConformingDetail(pub(crate) Detail);
+
+impl<'de> Deserialize<'de> for ConformingDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<ConformingDetail, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = ConformingDetail;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a standard detail with `@type` first")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<ConformingDetail, A::Error> {
+                use serde::de::Error;
+                match map.next_key::<wire::CowStr<'de>>()? {
+                    Some(wire::CowStr(key)) if key == "@type" => {}
+                    _ => return Err(A::Error::custom("`@type` is not the first member")),
+                }
+                let wire::CowStr(url) = map.next_value::<wire::CowStr<'de>>()?;
+                let Some(kind) = DetailKind::from_type_url(&url) else {
+                    return Err(A::Error::custom("not a standard detail type"));
+                };
+                read_after_type_url(kind, map).map(ConformingDetail)
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
+}
+
+/// Reads the fields of a standard detail of `kind` from `map`, whose
+/// `@type` has been read, as [`parse_strict`] reads them from the text.
+fn read_after_type_url<'de, A: serde::de::MapAccess<'de>>(kind: DetailKind, map: A) -> Result<Detail, A::Error> {
+    fn read<'de, W: Deserialize<'de> + Into<T>, T: Into<Detail>, A: serde::de::MapAccess<'de>>(
+        map: A,
+    ) -> Result<Detail, A::Error> {
+        let rest = AfterTypeUrl { rest: map, replayed: 0 };
+        W::deserialize(serde::de::value::MapAccessDeserializer::new(rest)).map(|wire| wire.into().into())
+    }
+    match kind {
+        DetailKind::ErrorInfo => read::<ErrorInfoAny, ErrorInfo, A>(map),
+        DetailKind::RetryInfo => read::<RetryInfoAny, RetryInfo, A>(map),
+        DetailKind::DebugInfo => read::<DebugInfoAny, DebugInfo, A>(map),
+        DetailKind::QuotaFailure => read::<QuotaFailureAny, QuotaFailure, A>(map),
+        DetailKind::PreconditionFailure => read::<PreconditionFailureAny, PreconditionFailure, A>(map),
+        DetailKind::BadRequest => read::<BadRequestAny, BadRequest, A>(map),
+        DetailKind::RequestInfo => read::<RequestInfoAny, RequestInfo, A>(map),
+        DetailKind::ResourceInfo => read::<ResourceInfoAny, ResourceInfo, A>(map),
+        DetailKind::Help => read::<HelpAny, Help, A>(map),
+        DetailKind::LocalizedMessage => read::<LocalizedMessageAny, LocalizedMessage, A>(map),
+    }
+}
+
+/// The members of an `Any` after its `@type`, with the `@type` member given
+/// back first (as a unit value, which the wire types ignore), so that the
+/// derived reading sees the whole object and refuses a second `@type` as
+/// it would in the text.
+struct AfterTypeUrl<A> {
+    rest: A,
+    /// 0 before the `@type` key is given back, 1 before its value, 2 after.
+    replayed: u8,
+}
+
+impl<'de, A: serde::de::MapAccess<'de>> serde::de::MapAccess<'de> for AfterTypeUrl<A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: serde::de::DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, A::Error> {
+        if self.replayed == 0 {
+            self.replayed = 1;
+            return seed.deserialize(serde::de::value::BorrowedStrDeserializer::new("@type")).map(Some);
+        }
+        self.rest.next_key_seed(seed)
+    }
+
+    fn next_value_seed<V: serde::de::DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
+        if self.replayed == 1 {
+            self.replayed = 2;
+            return seed.deserialize(serde::de::value::UnitDeserializer::new());
+        }
+        self.rest.next_value_seed(seed)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        self.rest.size_hint().map(|n| n + usize::from(self.replayed == 0))
+    }
+}
+
 impl Detail {
     /// Reads one detail from its JSON text. Never fails: see the
     /// [module docs](self) for what happens to unknown and broken details.
