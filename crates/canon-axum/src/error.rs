@@ -39,7 +39,8 @@ use std::fmt;
 
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
-use canon::details::{DetailKind, ErrorInfo, RequestInfo};
+use canon::details::{DetailKind, ErrorInfo};
+use canon::encode::encode_for_request;
 use canon::{Code, Detail, Status, encode, encode_with_http_status};
 use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use http::{Method, StatusCode};
@@ -47,7 +48,6 @@ use http::{Method, StatusCode};
 use crate::config::ErrorConfig;
 use crate::context::{self, Context};
 use crate::reason;
-use crate::request_id::RequestId;
 
 /// A server-side error: a [`Status`] that becomes a response in the
 /// configured dialect. See the [module docs](self).
@@ -127,15 +127,21 @@ pub(crate) fn render(error: ApiError, context: Option<&Context>) -> Response {
         }
     };
     let ApiError { mut status, http_status } = error;
-    complete(&mut status, config, request_id);
-    let encoded = match http_status {
-        Some(http_status) => encode_with_http_status(&status, config.encoding(), http_status.as_u16()),
-        None => encode(&status, config.encoding()),
+    complete(&mut status, config, request_id.is_some());
+    let http_status = http_status.map(|status| status.as_u16());
+    let encoded = match request_id {
+        // The id goes into the body as the encoder writes it, without a
+        // RequestInfo built for it.
+        Some(id) => encode_for_request(&status, config.encoding(), http_status, id.as_str()),
+        None => match http_status {
+            Some(http_status) => encode_with_http_status(&status, config.encoding(), http_status),
+            None => encode(&status, config.encoding()),
+        },
     };
     let mut response = Response::new(Body::from(encoded.body));
     *response.status_mut() = StatusCode::from_u16(encoded.http_status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(encoded.content_type));
+    headers.insert(CONTENT_TYPE, content_type_value(encoded.content_type));
     for (name, value) in encoded.headers {
         if let Ok(value) = HeaderValue::from_str(&value) {
             headers.insert(HeaderName::from_static(name), value);
@@ -144,22 +150,35 @@ pub(crate) fn render(error: ApiError, context: Option<&Context>) -> Response {
     response
 }
 
-/// Completes a status for the client: see the module docs.
-fn complete(status: &mut Status, config: &ErrorConfig, request_id: Option<&RequestId>) {
+/// The content type as a header value: the encoder's two as constants,
+/// which spares checking their bytes on every response.
+fn content_type_value(content_type: &'static str) -> HeaderValue {
+    const JSON: HeaderValue = HeaderValue::from_static("application/json");
+    const PROBLEM: HeaderValue = HeaderValue::from_static("application/problem+json");
+    match content_type {
+        "application/json" => JSON,
+        "application/problem+json" => PROBLEM,
+        other => HeaderValue::from_static(other),
+    }
+}
+
+/// Completes a status for the client (see the module docs), all but the
+/// request id, which the encoder writes.
+fn complete(status: &mut Status, config: &ErrorConfig, has_request_id: bool) {
     if status.code() == Code::Ok {
         status.set_code(Code::Unknown);
     }
     let code = status.code();
     let details = status.details_mut();
     // DebugInfo unless allowed, and a RequestInfo that breaks its schema
-    // when ours replaces it, so that each type is written at most once.
+    // when the request's id replaces it, so that each type is written at
+    // most once.
     details.retain(|detail| match detail.kind() {
         Some(DetailKind::DebugInfo) => config.debug_info(),
-        Some(DetailKind::RequestInfo) => request_id.is_none() || !matches!(detail, Detail::Nonconforming(_)),
+        Some(DetailKind::RequestInfo) => !has_request_id || !matches!(detail, Detail::Nonconforming(_)),
         _ => true,
     });
     let mut has_error_info = false;
-    let mut has_request_info = false;
     for detail in details.iter_mut() {
         match detail {
             Detail::ErrorInfo(info) => {
@@ -171,23 +190,12 @@ fn complete(status: &mut Status, config: &ErrorConfig, request_id: Option<&Reque
                     info.reason = code.name().to_owned();
                 }
             }
-            Detail::RequestInfo(info) => {
-                if let Some(id) = request_id {
-                    has_request_info = true;
-                    if info.request_id != id.as_str() {
-                        info.request_id = id.as_str().to_owned();
-                    }
-                }
-            }
             Detail::Nonconforming(detail) => has_error_info |= detail.kind() == DetailKind::ErrorInfo,
             _ => {}
         }
     }
     if !has_error_info {
         details.insert(0, ErrorInfo::new(code.name(), config.domain()).into());
-    }
-    if let (Some(id), false) = (request_id, has_request_info) {
-        details.push(RequestInfo::new(id.as_str()).into());
     }
 }
 

@@ -17,12 +17,12 @@
 //! ```
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::response::Response;
 use http::Request;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower::{Layer, Service};
 
 use crate::error::produced;
@@ -35,14 +35,26 @@ pub const DEFAULT_OVERLOAD_RETRY_AFTER: Duration = Duration::from_secs(1);
 /// [module docs](self).
 #[derive(Debug, Clone)]
 pub struct OverloadLayer {
-    permits: Arc<Semaphore>,
+    slots: Arc<Slots>,
     retry_after: Duration,
+}
+
+/// The limit and the requests in flight, shared by every clone of a layer.
+/// A plain counter rather than a semaphore: nothing ever waits for a slot,
+/// and a semaphore takes a lock to give one back.
+#[derive(Debug)]
+struct Slots {
+    in_flight: AtomicUsize,
+    max_in_flight: usize,
 }
 
 impl OverloadLayer {
     /// Lets at most `max_in_flight` requests run at once.
     pub fn new(max_in_flight: usize) -> OverloadLayer {
-        OverloadLayer { permits: Arc::new(Semaphore::new(max_in_flight)), retry_after: DEFAULT_OVERLOAD_RETRY_AFTER }
+        OverloadLayer {
+            slots: Arc::new(Slots { in_flight: AtomicUsize::new(0), max_in_flight }),
+            retry_after: DEFAULT_OVERLOAD_RETRY_AFTER,
+        }
     }
 
     /// The delay shed requests are told to wait before they retry
@@ -74,16 +86,64 @@ where
 {
     type Response = Response;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future, OwnedSemaphorePermit>;
+    type Future = ResponseFuture<S::Future, Slot>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        match Arc::clone(&self.layer.permits).try_acquire_owned() {
-            Ok(permit) => ResponseFuture::admitted(self.inner.call(request), permit),
-            Err(_) => ResponseFuture::rejected(produced::overloaded(self.layer.retry_after)),
+        match Slot::take(&self.layer.slots) {
+            Some(slot) => ResponseFuture::admitted(self.inner.call(request), slot),
+            None => ResponseFuture::rejected(produced::overloaded(self.layer.retry_after)),
         }
+    }
+}
+
+/// A request's place among those in flight under an [`Overload`], given
+/// back when dropped.
+#[derive(Debug)]
+pub struct Slot {
+    slots: Arc<Slots>,
+}
+
+impl Slot {
+    /// A slot, unless every one is taken.
+    fn take(slots: &Arc<Slots>) -> Option<Slot> {
+        slots
+            .in_flight
+            .fetch_update(Ordering::Acquire, Ordering::Relaxed, |n| (n < slots.max_in_flight).then_some(n + 1))
+            .ok()
+            .map(|_| Slot { slots: Arc::clone(slots) })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.slots.in_flight.fetch_sub(1, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_are_taken_up_to_the_limit_and_given_back_when_dropped() {
+        let slots = Arc::new(Slots { in_flight: AtomicUsize::new(0), max_in_flight: 2 });
+        let first = Slot::take(&slots).expect("a first slot");
+        let second = Slot::take(&slots).expect("a second slot");
+        assert!(Slot::take(&slots).is_none(), "the limit is 2");
+        drop(first);
+        let third = Slot::take(&slots).expect("a slot given back is taken again");
+        assert!(Slot::take(&slots).is_none());
+        drop((second, third));
+        assert_eq!(slots.in_flight.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn a_limit_of_zero_sheds_everything() {
+        let slots = Arc::new(Slots { in_flight: AtomicUsize::new(0), max_in_flight: 0 });
+        assert!(Slot::take(&slots).is_none());
     }
 }

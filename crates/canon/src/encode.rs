@@ -29,7 +29,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::code::Code;
-use crate::details::Detail;
+use crate::details::{Detail, RequestInfo};
 use crate::gcore;
 use crate::json::{self, Object};
 use crate::status::Status;
@@ -96,24 +96,80 @@ pub struct Encoded {
 /// Encodes a status with the HTTP status its code (or, for Gcore, its
 /// class) calls for.
 pub fn encode(status: &Status, encoding: Encoding) -> Encoded {
-    let http_status = match encoding {
-        Encoding::Gcore => gcore_row(status).http_status,
-        _ => status.code().http_status(),
-    };
-    encode_with_http_status(status, encoding, http_status)
+    encode_with_http_status(status, encoding, default_http_status(status, encoding))
 }
 
 /// Encodes a status with a chosen HTTP status, for the few responses whose
 /// status the code does not give (a 405, say). Where the dialect has a
 /// `code` that mirrors the HTTP status, it mirrors this one.
 pub fn encode_with_http_status(status: &Status, encoding: Encoding, http_status: u16) -> Encoded {
+    encode_parts(status, encoding, http_status, None)
+}
+
+/// Encodes a status as the answer to the request whose id is
+/// `request_id`, as a server does for every error it sends.
+///
+/// The result is byte for byte that of encoding the status with the id in
+/// its RequestInfo: a status that has a RequestInfo has that detail's
+/// `request_id` replaced; one that has none is written as if it ended
+/// with a RequestInfo that carries only the id. In the Gcore dialect the
+/// id is the body's `request_id` (unless the status has a nonconforming
+/// RequestInfo, whose reading comes first there, as it would with the id
+/// in the status). The common case, a status without a RequestInfo, costs
+/// no copy of the status and no RequestInfo.
+///
+/// `http_status` chooses the HTTP status as for
+/// [`encode_with_http_status`]; `None` takes the code's, as [`encode`]
+/// does.
+///
+/// ```
+/// use canon::encode::encode_for_request;
+/// use canon::{Code, Encoding, Status};
+///
+/// let status = Status::new(Code::NotFound, "No such disk.");
+/// let encoded = encode_for_request(&status, Encoding::Aip193, None, "req-42");
+/// assert_eq!(encoded.http_status, 404);
+/// assert_eq!(
+///     String::from_utf8(encoded.body).unwrap(),
+///     r#"{"code":404,"status":"NOT_FOUND","message":"No such disk.","details":[{"@type":"type.googleapis.com/google.rpc.RequestInfo","requestId":"req-42"}]}"#
+/// );
+/// let gcore = encode_for_request(&status, Encoding::Gcore, None, "req-42");
+/// assert!(String::from_utf8(gcore.body).unwrap().contains(r#""request_id":"req-42""#));
+/// ```
+pub fn encode_for_request(status: &Status, encoding: Encoding, http_status: Option<u16>, request_id: &str) -> Encoded {
+    let http_status = http_status.unwrap_or_else(|| default_http_status(status, encoding));
+    if status.details().iter().any(|detail| matches!(detail, Detail::RequestInfo(_))) {
+        // Rare: the status brings its own RequestInfo, whose other fields
+        // are kept.
+        let mut status = status.clone();
+        for detail in status.details_mut() {
+            if let Detail::RequestInfo(info) = detail {
+                request_id.clone_into(&mut info.request_id);
+            }
+        }
+        return encode_parts(&status, encoding, http_status, None);
+    }
+    encode_parts(status, encoding, http_status, Some(request_id))
+}
+
+/// The HTTP status of a status's code, or for Gcore of its class.
+fn default_http_status(status: &Status, encoding: Encoding) -> u16 {
+    match encoding {
+        Encoding::Gcore => gcore_row(status).http_status,
+        _ => status.code().http_status(),
+    }
+}
+
+/// Encodes a status; `request_id`, when given, is written as a RequestInfo
+/// after the status's own details (which then hold none).
+fn encode_parts(status: &Status, encoding: Encoding, http_status: u16, request_id: Option<&str>) -> Encoded {
     let status = status.normalized();
     let status = status.as_ref();
     let content_type = match encoding {
         Encoding::Problem => "application/problem+json",
         _ => JSON,
     };
-    let body = write_body(status, encoding, http_status);
+    let body = write_body(status, encoding, http_status, request_id);
     let mut headers = Vec::new();
     if let Some(delay) = status.retry_delay() {
         let seconds = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
@@ -125,22 +181,34 @@ pub fn encode_with_http_status(status: &Status, encoding: Encoding, http_status:
     Encoded { http_status, content_type, headers, body }
 }
 
-/// Writes the body of a normalized status, by hand: see [`json`].
-fn write_body(status: &Status, encoding: Encoding, http_status: u16) -> Vec<u8> {
+/// Writes the body of a normalized status, by hand: see [`json`]. A
+/// `request_id` is written as a last RequestInfo (see [`encode_parts`]).
+fn write_body(status: &Status, encoding: Encoding, http_status: u16, request_id: Option<&str>) -> Vec<u8> {
     let details = status.details();
     // Sized once for the common case, a body whose strings need no escapes.
-    let estimate = 128 + status.message().len() + details.iter().map(json::estimated_len).sum::<usize>();
+    let estimate = 128
+        + status.message().len()
+        + details.iter().map(json::estimated_len).sum::<usize>()
+        + request_id.map_or(0, |id| id.len() + 80);
     let mut body = Vec::with_capacity(estimate);
     let out = &mut body;
     match encoding {
-        Encoding::Aip193 => write_bare(out, status, http_status.into(), true),
+        Encoding::Aip193 => write_bare(out, status, http_status.into(), true, request_id),
         Encoding::GoogleWrapped => {
             let mut wrapper = Object::open(out);
-            write_bare(wrapper.key("error"), status, http_status.into(), true);
+            write_bare(wrapper.key("error"), status, http_status.into(), true, request_id);
             wrapper.close();
         }
-        Encoding::GrpcGateway => write_bare(out, status, status.code().number(), false),
-        Encoding::Gcore => GcoreBody::new(status).write(out),
+        Encoding::GrpcGateway => write_bare(out, status, status.code().number(), false, request_id),
+        Encoding::Gcore => {
+            let mut gcore = GcoreBody::new(status);
+            // The body's `request_id` is the first RequestInfo's, which is
+            // a nonconforming one's reading if the status has one.
+            if let (Some(request_id), None) = (request_id, status.request_info()) {
+                gcore.request_id = Some(request_id).filter(|id| !id.is_empty());
+            }
+            gcore.write(out);
+        }
         Encoding::Problem => {
             let title = http::StatusCode::from_u16(http_status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
             let mut object = Object::open(out);
@@ -149,22 +217,41 @@ fn write_body(status: &Status, encoding: Encoding, http_status: u16) -> Vec<u8> 
             json::write_int(object.key("status"), http_status.into());
             object.str("detail", status.message());
             object.plain_str("code", status.code().name());
-            json::write_details(object.key("details"), details);
+            write_details(object.key("details"), details, request_id);
             object.close();
         }
     }
     body
 }
 
+/// The details as a JSON array, then `request_id`'s RequestInfo if given.
+fn write_details(out: &mut Vec<u8>, details: &[Detail], request_id: Option<&str>) {
+    json::write_details(out, details);
+    if let Some(request_id) = request_id {
+        // Reopen the array for one more element.
+        out.pop();
+        if !details.is_empty() {
+            out.push(b',');
+        }
+        let mut object = Object::open(out);
+        object.plain_str("@type", RequestInfo::TYPE_URL);
+        if !request_id.is_empty() {
+            object.str("requestId", request_id);
+        }
+        object.close();
+        out.push(b']');
+    }
+}
+
 /// `{code, status, message, details}`, `status` only when asked for.
-fn write_bare(out: &mut Vec<u8>, status: &Status, code: i32, with_status: bool) {
+fn write_bare(out: &mut Vec<u8>, status: &Status, code: i32, with_status: bool, request_id: Option<&str>) {
     let mut object = Object::open(out);
     json::write_int(object.key("code"), code.into());
     if with_status {
         object.plain_str("status", status.code().name());
     }
     object.str("message", status.message());
-    json::write_details(object.key("details"), status.details());
+    write_details(object.key("details"), status.details(), request_id);
     object.close();
 }
 
@@ -535,6 +622,44 @@ mod tests {
                     "{}", encoding
                 );
                 prop_assert_eq!(&encoded.body, &reference);
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+
+        #[test]
+        fn a_request_id_is_written_as_the_status_with_it_in_request_info(
+            status in status(),
+            request_id in prop_oneof![4 => "[a-f0-9-]{36}", 1 => text()],
+            http_status in prop_oneof![Just(None), (100u16..1000).prop_map(Some)],
+        ) {
+            // The reference: the id put into the status, as a server did
+            // before `encode_for_request`.
+            let mut with_id = status.clone();
+            let details = with_id.details_mut();
+            if details.iter().any(|d| matches!(d, Detail::RequestInfo(_))) {
+                for detail in details.iter_mut() {
+                    if let Detail::RequestInfo(info) = detail {
+                        info.request_id = request_id.clone();
+                    }
+                }
+            } else {
+                details.push(RequestInfo::new(request_id.as_str()).into());
+            }
+            for &encoding in Encoding::ALL {
+                let encoded = encode_for_request(&status, encoding, http_status, &request_id);
+                let reference = match http_status {
+                    Some(http_status) => encode_with_http_status(&with_id, encoding, http_status),
+                    None => encode(&with_id, encoding),
+                };
+                prop_assert_eq!(
+                    String::from_utf8_lossy(&encoded.body),
+                    String::from_utf8_lossy(&reference.body),
+                    "{}", encoding
+                );
+                prop_assert_eq!(&encoded, &reference, "{}", encoding);
             }
         }
     }
