@@ -25,7 +25,8 @@
 //! ```
 //!
 //! With `--only plain|timeout|canon`, the harness sends `--requests`
-//! sequential GETs with that one client and prints nothing else, for
+//! GETs with that one client (sequentially, or `--in-flight N` at a time)
+//! and prints nothing else, for
 //! instruments that count the whole process (`perf stat -e instructions:u`,
 //! valgrind): the difference between two such runs is the client's own
 //! cost, free of the machine's noise.
@@ -60,11 +61,13 @@ fn main() {
     let mut rounds = 41;
     let mut requests = 500;
     let mut only = None;
+    let mut in_flight = 1;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--rounds" => rounds = args.next().and_then(|v| v.parse().ok()).expect("--rounds N"),
             "--requests" => requests = args.next().and_then(|v| v.parse().ok()).expect("--requests N"),
+            "--in-flight" => in_flight = args.next().and_then(|v| v.parse().ok()).expect("--in-flight N"),
             "--only" => {
                 only = match args.next().as_deref() {
                     Some("plain") => Some(Side::Plain),
@@ -89,7 +92,7 @@ fn main() {
     };
     assert!(clients.canon.budgets().is_some(), "the budget is on");
     if let Some(side) = only {
-        runtime.block_on(run(&clients, side, &url, requests, 1));
+        runtime.block_on(run(&clients, side, &url, requests, in_flight));
         return;
     }
 

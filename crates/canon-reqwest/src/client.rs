@@ -2,7 +2,6 @@
 
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -17,7 +16,7 @@ use reqwest::{IntoUrl, Request, Response, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::engine::{self, Head, Read, Whole};
+use crate::engine::{self, Head, Read, Sending, Whole};
 use crate::error::Error;
 use crate::report::AttemptReport;
 use crate::timer::Timers;
@@ -171,7 +170,7 @@ impl Client {
     /// [`reqwest::Client::execute`]. An idempotency key in the request's
     /// idempotency header makes it retryable whatever its method.
     pub fn execute(&self, request: Request) -> impl Future<Output = Result<Response, Error>> + Send + 'static {
-        self.run_request::<Head>(request, KeyChoice::Default)
+        run_request::<Head>(Arc::clone(&self.shared), request, KeyChoice::Default)
     }
 
     /// Sends one logical request whose attempts `build` makes, each for its
@@ -219,67 +218,60 @@ impl Client {
         let run = engine::run::<Whole, _>(&self.shared, &self.shared.retrier, call, None, None, |c| build(c).build());
         Box::pin(run).await
     }
+}
 
-    /// The logical request `request` describes, boxed: the engine's future
-    /// is large, and boxing it once keeps the futures that await it small.
-    fn run_request<R: Read>(&self, request: Request, key: KeyChoice) -> EngineFuture<R::Output> {
-        let shared = &*self.shared;
-        let method = request.method().clone();
-        let header_key = request
-            .headers()
-            .get(&shared.idempotency_header)
-            .and_then(|v| v.to_str().ok())
-            .filter(|v| !v.is_empty())
-            .map(str::to_owned);
-        let call = Call::new(method.clone());
-        // The key, when the caller has one; generating one needs a session.
-        let (call, key, generated) = match (key, header_key) {
-            (KeyChoice::Given(key), _) | (_, Some(key)) => (call.with_idempotency_key(key.clone()), Some(key), false),
-            (KeyChoice::Generate, None) => (call.with_generated_key(), None, true),
-            (KeyChoice::Default, None) if shared.generate_keys && !is_idempotent_method(&method) => {
-                (call.with_generated_key(), None, true)
-            }
-            (KeyChoice::Default, None) => (call, None, false),
-        };
-        let mut request = request;
-        if let Some(value) = key.and_then(|key| HeaderValue::from_str(&key).ok()) {
-            request.headers_mut().insert(shared.idempotency_header.clone(), value);
+/// The logical request `request` describes: attempt 1 handed to reqwest at
+/// once when it needs no context, else the engine's loop, boxed.
+fn run_request<R: Read>(shared: Arc<Shared>, request: Request, key: KeyChoice) -> Sending<R, impl Sent> {
+    let method = request.method().clone();
+    let header_key = request
+        .headers()
+        .get(&shared.idempotency_header)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned);
+    let call = Call::new(method.clone());
+    // The key, when the caller has one; generating one needs a session.
+    let (call, key, generated) = match (key, header_key) {
+        (KeyChoice::Given(key), _) | (_, Some(key)) => (call.with_idempotency_key(key.clone()), Some(key), false),
+        (KeyChoice::Generate, None) => (call.with_generated_key(), None, true),
+        (KeyChoice::Default, None) if shared.generate_keys && !is_idempotent_method(&method) => {
+            (call.with_generated_key(), None, true)
         }
-        match Template::new(&request) {
-            // Attempt 1 needs the session's key: the engine's loop makes it
-            // from the template.
-            Some(template) if generated => {
-                let client = self.clone();
-                Box::pin(async move {
-                    let shared = &*client.shared;
-                    let build = |_: &AttemptContext| Ok(template.request());
-                    engine::run::<R, _>(shared, &shared.retrier, call, None, Some(&template.url), build).await
-                })
-            }
-            // Attempt 1 needs no context: it is the request itself, handed
-            // to reqwest at once, as reqwest's own `send` does.
-            Some(template) => {
-                let sent = shared.http.execute(request);
-                Box::pin(engine::run_from::<R, _>(Arc::clone(&self.shared), call, sent, template))
-            }
-            // A body that is a stream can be sent only once.
-            None => {
-                let client = self.clone();
-                Box::pin(async move {
-                    let shared = &*client.shared;
-                    let mut request = Some(request);
-                    let build =
-                        |_: &AttemptContext| Ok(request.take().expect("the one-shot policy allows one attempt"));
-                    engine::run::<R, _>(shared, &shared.one_shot, call, None, None, build).await
-                })
-            }
+        (KeyChoice::Default, None) => (call, None, false),
+    };
+    let mut request = request;
+    if let Some(value) = key.and_then(|key| HeaderValue::from_str(&key).ok()) {
+        request.headers_mut().insert(shared.idempotency_header.clone(), value);
+    }
+    match Template::new(&request) {
+        // Attempt 1 needs the session's key: the engine's loop makes it
+        // from the template.
+        Some(template) if generated => Sending::engine(Box::pin(async move {
+            let shared = &*shared;
+            let build = |_: &AttemptContext| Ok(template.request());
+            engine::run::<R, _>(shared, &shared.retrier, call, None, Some(&template.url), build).await
+        })),
+        // Attempt 1 needs no context: it is the request itself, handed to
+        // reqwest at once, as reqwest's own `send` does.
+        Some(template) => {
+            let sent = shared.http.execute(request);
+            Sending::first(shared, call, sent, template)
         }
+        // A body that is a stream can be sent only once.
+        None => Sending::engine(Box::pin(async move {
+            let shared = &*shared;
+            let mut request = Some(request);
+            let build = |_: &AttemptContext| Ok(request.take().expect("the one-shot policy allows one attempt"));
+            engine::run::<R, _>(shared, &shared.one_shot, call, None, None, build).await
+        })),
     }
 }
 
-/// A logical request's future, boxed: one allocation per request, and a
-/// future that moves as a pointer.
-type EngineFuture<T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'static>>;
+/// reqwest's future of a request handed to it.
+trait Sent: Future<Output = reqwest::Result<Response>> + Unpin + Send + 'static {}
+
+impl<F: Future<Output = reqwest::Result<Response>> + Unpin + Send + 'static> Sent for F {}
 
 /// A request that can be sent again: its parts, with the body as bytes.
 ///
@@ -296,23 +288,22 @@ pub(crate) struct Template {
 }
 
 impl Template {
-    /// A copy of `request`, boxed (so that the request's future holds a
-    /// pointer to it), or `None` when its body is a stream.
-    fn new(request: &Request) -> Option<Box<Template>> {
+    /// A copy of `request`, or `None` when its body is a stream.
+    fn new(request: &Request) -> Option<Template> {
         let body = match request.body() {
             None => None,
             Some(body) => Some(Bytes::copy_from_slice(body.as_bytes()?)),
         };
         // An empty map is made, not copied: making one allocates nothing.
         let headers = if request.headers().is_empty() { HeaderMap::new() } else { request.headers().clone() };
-        Some(Box::new(Template {
+        Some(Template {
             method: request.method().clone(),
             url: request.url().clone(),
             headers,
             version: request.version(),
             timeout: request.timeout().copied(),
             body,
-        }))
+        })
     }
 
     /// A request from the template.
@@ -635,11 +626,11 @@ impl RequestBuilder {
         self.start::<Whole>()
     }
 
-    fn start<R: Read>(self) -> EngineFuture<R::Output> {
+    fn start<R: Read>(self) -> Sending<R, impl Sent> {
         let RequestBuilder { client, method, inner, key } = self;
         match inner.build() {
-            Ok(request) => client.run_request::<R>(request, key),
-            Err(error) => Box::pin(std::future::ready(Err(Error::request(method, error, Vec::new())))),
+            Ok(request) => run_request::<R>(client.shared, request, key),
+            Err(error) => Sending::engine(Box::pin(std::future::ready(Err(Error::request(method, error, Vec::new()))))),
         }
     }
 }

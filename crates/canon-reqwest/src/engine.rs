@@ -19,12 +19,14 @@
 //!   fails or an observer wants its report. The session then decides
 //!   exactly as if it had been open from the start: its deadline, attempt
 //!   numbers and history are the same;
-//! - a success path that costs one allocation for the request's future and
-//!   one for the copy kept for a retry: attempt 1 is handed to reqwest
-//!   before the future is made, its future is pinned in place (not boxed),
-//!   the error path's state is boxed only when an error comes, and the way
-//!   a success is read ([`Head`] or [`Whole`]) is a type, so that the head's
-//!   futures do not carry the state of reading a body;
+//! - a success path with one allocation (the URL of the copy kept for a
+//!   retry): attempt 1 is handed to reqwest before the request's future is
+//!   made, and that future, [`Sending`], polls reqwest's by hand beside the
+//!   attempt's timer; it is returned by value, not boxed, and the engine's
+//!   loop (boxed) takes over only when attempt 1 fails or an observer wants
+//!   its report ([`Whole`] boxes the reading of the body, one allocation
+//!   more). The way a success is read ([`Head`] or [`Whole`]) is a
+//!   type, so that the head's path carries no state for reading a body;
 //! - one timer per attempt, for the per-attempt timeout and the deadline
 //!   alike, reused from the client's finished attempts (see
 //!   [`crate::timer`]); no span at all when no subscriber takes `INFO`
@@ -33,7 +35,7 @@
 use std::future::{Future, poll_fn};
 use std::pin::{Pin, pin};
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use canon_retry::{
@@ -49,6 +51,7 @@ use tracing::level_filters::{LevelFilter, STATIC_MAX_LEVEL};
 use crate::client::{BufferedResponse, Shared, Template};
 use crate::error::{Error, ErrorResponse, LastFailure};
 use crate::report::AttemptReport;
+use crate::timer::{Armed, Timer};
 use crate::transport::{self, Phase};
 
 /// How much of a successful response an attempt reads, and what it gives:
@@ -56,10 +59,14 @@ use crate::transport::{self, Phase};
 /// its own futures, and the head's do not carry the state of reading a body.
 pub(crate) trait Read: 'static {
     /// What a successful attempt gives.
-    type Output: Send;
+    type Output: Send + 'static;
 
     /// Reads what the attempt needs of a successful response.
-    fn read(response: Response) -> impl Future<Output = reqwest::Result<Self::Output>> + Send;
+    fn read(response: Response) -> impl Future<Output = reqwest::Result<Self::Output>> + Send + 'static;
+
+    /// What a successful response gives when nothing is left to read, or
+    /// the response back, for [`read`](Read::read).
+    fn at_once(response: Response) -> AtOnce<Self::Output>;
 
     /// The HTTP status of a success.
     fn http_status(output: &Self::Output) -> StatusCode;
@@ -68,14 +75,25 @@ pub(crate) trait Read: 'static {
     fn headers(output: &Self::Output) -> &HeaderMap;
 }
 
+/// What a successful response gives at once: the output, or the response,
+/// whose rest is still to be read.
+pub(crate) enum AtOnce<T> {
+    Done(T),
+    Read(Response),
+}
+
 /// The head: the caller streams the body.
 pub(crate) struct Head;
 
 impl Read for Head {
     type Output = Response;
 
-    fn read(response: Response) -> impl Future<Output = reqwest::Result<Response>> + Send {
+    fn read(response: Response) -> impl Future<Output = reqwest::Result<Response>> + Send + 'static {
         std::future::ready(Ok(response))
+    }
+
+    fn at_once(response: Response) -> AtOnce<Response> {
+        AtOnce::Done(response)
     }
 
     fn http_status(output: &Response) -> StatusCode {
@@ -93,7 +111,7 @@ pub(crate) struct Whole;
 impl Read for Whole {
     type Output = BufferedResponse;
 
-    fn read(mut response: Response) -> impl Future<Output = reqwest::Result<BufferedResponse>> + Send {
+    fn read(mut response: Response) -> impl Future<Output = reqwest::Result<BufferedResponse>> + Send + 'static {
         let url = response.url().clone();
         let http_status = response.status();
         let headers = std::mem::take(response.headers_mut());
@@ -101,6 +119,10 @@ impl Read for Whole {
             let body = response.bytes().await?;
             Ok(BufferedResponse { url, http_status, headers, body })
         }
+    }
+
+    fn at_once(response: Response) -> AtOnce<BufferedResponse> {
+        AtOnce::Read(response)
     }
 
     fn http_status(output: &BufferedResponse) -> StatusCode {
@@ -153,6 +175,21 @@ fn budget_for(shared: &Shared, registry: &BudgetRegistry, url: &Url) -> Arc<Retr
     budget
 }
 
+/// Earns `url`'s host its share of a retry, in the client's cache of
+/// budgets when the host is there (without taking the budget out of it).
+fn deposit(shared: &Shared, registry: &BudgetRegistry, url: &Url, now: Instant) {
+    let host = url.host_str().unwrap_or("");
+    let port = url.port_or_known_default();
+    {
+        let cache = shared.budget_cache();
+        if let Some((_, _, budget)) = cache.iter().find(|(h, p, _)| h == host && *p == port) {
+            budget.deposit(now);
+            return;
+        }
+    }
+    budget_for(shared, registry, url).deposit(now);
+}
+
 /// The time limit of a logical request's first attempt: the policy's
 /// per-attempt timeout, or the deadline if that is shorter (as the session
 /// would give it).
@@ -183,16 +220,16 @@ fn attempt_span(number: u32, method: &Method, url: &Url, placement: Option<&Plac
     span
 }
 
-/// Runs one attempt until `until`, in `span`: one tokio timer, for the
-/// per-attempt timeout and the deadline alike (the session's attempt
-/// timeout is already the earlier of the two). The attempt's future lives
-/// inside this one, pinned where it is: neither boxed nor moved.
-async fn timed<R: Read, F>(shared: &Shared, sent: F, until: Instant, span: &Span) -> Result<R::Output, AttemptError>
+/// Runs one attempt's future until `expiry` fires, in `span`: one tokio
+/// timer, for the per-attempt timeout and the deadline alike (the
+/// session's attempt timeout is already the earlier of the two). The
+/// attempt's future lives inside this one, pinned where it is: neither
+/// boxed nor moved.
+async fn timed<T, F>(attempt: F, mut expiry: Timer<'_>, span: &Span) -> Result<T, AttemptError>
 where
-    F: Future<Output = reqwest::Result<Response>>,
+    F: Future<Output = Result<T, AttemptError>>,
 {
-    let mut attempt = pin!(attempt::<R, F>(shared, sent, span));
-    let mut expiry = shared.timers.start(tokio::time::Instant::from_std(until));
+    let mut attempt = pin!(attempt);
     poll_fn(|cx| {
         // Entering `Span::none()` does nothing.
         let entered = span.enter();
@@ -201,10 +238,7 @@ where
         }
         drop(entered);
         match expiry.poll_expired(cx) {
-            Poll::Ready(()) => Poll::Ready(Err(AttemptError::Failed {
-                last: LastFailure::Transport { kind: TransportKind::Timeout, source: None },
-                classified: Failure::transport(TransportKind::Timeout),
-            })),
+            Poll::Ready(()) => Poll::Ready(Err(AttemptError::timed_out())),
             Poll::Pending => Poll::Pending,
         }
     })
@@ -219,58 +253,249 @@ pub(crate) struct FirstAttempt<T> {
     budget: Option<Arc<RetryBudget>>,
 }
 
-/// Runs one logical request whose first attempt, `sent`, is already handed
-/// to reqwest (`reqwest::Client::execute`, which does its work when
-/// polled): a request made without a context, which `template` can make
-/// again for every other attempt (its key, if any, already in its header;
-/// no placement). Handing the request over first keeps it out of this
-/// future, which then holds reqwest's small one rather than the request.
+/// A logical request's future, boxed: what the engine's loop runs in.
+pub(crate) type EngineFuture<T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'static>>;
+
+/// The future of a logical request: [`RequestBuilder::send`] and the like.
 ///
-/// This is the success path. Attempt 1 runs here, before any session
-/// exists: no session, no second future, no allocation. Only when it fails
-/// (or an observer wants its report) does the engine's loop, [`run`], take
-/// over, boxed; it opens the session as of the time the request started,
-/// and decides exactly as if it had been open from the start: the same
-/// deadline, attempt numbers and history.
-pub(crate) async fn run_from<R: Read, F>(
+/// When the first attempt needs no context (no generated key, no
+/// placement, a body that can be sent again), the request is handed to
+/// reqwest at once (`reqwest::Client::execute`, which does its work when
+/// polled, as reqwest's own `send` does) and this future polls reqwest's
+/// by hand, with the attempt's timer beside it: no session, no allocation
+/// of its own, no future inside a future. This is the success path. Only
+/// when attempt 1 fails (or an observer wants its report) does the
+/// engine's loop, [`run`], take over, boxed; it opens the session as of
+/// the time the request started, and decides exactly as if it had been
+/// open from the start: the same deadline, attempt numbers and history.
+///
+/// Every other request runs the engine's loop from the start, boxed.
+///
+/// [`RequestBuilder::send`]: crate::RequestBuilder::send
+pub(crate) struct Sending<R: Read, F> {
+    stage: Stage<R, F>,
+}
+
+// The first attempt is inline on purpose: boxing it is the allocation this
+// type exists to avoid.
+#[allow(clippy::large_enum_variant)]
+enum Stage<R: Read, F> {
+    /// Attempt 1, polled by hand.
+    First(First<R, F>),
+    /// The engine's loop.
+    Engine(EngineFuture<R::Output>),
+    /// The output was given.
+    Done,
+}
+
+/// Attempt 1 of a request that needs no context, polled by hand.
+struct First<R: Read, F> {
     shared: Arc<Shared>,
     call: Call,
+    /// The request again, for a retry.
+    template: Template,
+    /// reqwest's future: its `Pending`.
     sent: F,
-    template: Box<Template>,
-) -> Result<R::Output, Error>
-where
-    F: Future<Output = reqwest::Result<Response>>,
-{
-    let shared = &*shared;
-    let started = now();
-    let budget = shared.budgets.as_ref().map(|registry| budget_for(shared, registry, &template.url));
-    let span = attempt_span(1, &template.method, &template.url, None);
-    let until = started + first_timeout(shared.retrier.policy());
-    let result = timed::<R, F>(shared, sent, until, &span).await;
-    drop(span);
-    match result {
-        Ok(success) if shared.on_attempt.is_none() => {
-            // A success earns the host's budget its share of a retry.
-            if let Some(budget) = &budget {
-                budget.deposit(now());
-            }
-            Ok(success)
+    /// When the request started: its first poll.
+    started: Option<Instant>,
+    span: Span,
+    /// Armed when the attempt first waits.
+    timer: Option<Armed>,
+    /// The rest of a success, for [`Whole`].
+    reading: Option<Reading<R::Output>>,
+}
+
+/// The reading of a success's body.
+type Reading<T> = Pin<Box<dyn Future<Output = reqwest::Result<T>> + Send>>;
+
+/// How attempt 1 ended.
+enum Attempted<T> {
+    Success(T),
+    /// A response that is not a success, whose body is still to be read.
+    ErrorHead(Response),
+    Failed(AttemptError),
+}
+
+impl<R: Read, F> Sending<R, F> {
+    /// A request whose first attempt, `sent`, is already handed to
+    /// reqwest: a request made without a context, which `template` can make
+    /// again for every other attempt (its key, if any, already in its
+    /// header; no placement).
+    pub(crate) fn first(shared: Arc<Shared>, call: Call, sent: F, template: Template) -> Sending<R, F> {
+        Sending {
+            stage: Stage::First(First {
+                shared,
+                call,
+                template,
+                sent,
+                started: None,
+                span: Span::none(),
+                timer: None,
+                reading: None,
+            }),
         }
-        result => go_on::<R>(shared, call, FirstAttempt { started, result, budget }, &template).await,
+    }
+
+    /// A request that runs the engine's loop from the start.
+    pub(crate) fn engine(future: EngineFuture<R::Output>) -> Sending<R, F> {
+        Sending { stage: Stage::Engine(future) }
     }
 }
 
-/// The engine's loop after a first attempt that [`run_from`] ran, boxed:
-/// built in a function of its own, so that none of its state is part of
-/// the success path's future.
-fn go_on<'a, R: Read>(
-    shared: &'a Shared,
-    call: Call,
-    first: FirstAttempt<R::Output>,
-    template: &'a Template,
-) -> Pin<Box<impl Future<Output = Result<R::Output, Error>> + 'a>> {
-    let build = |_: &AttemptContext| Ok(template.request());
-    Box::pin(run::<R, _>(shared, &shared.retrier, call, Some(first), Some(&template.url), build))
+impl<R: Read, F> Future for Sending<R, F>
+where
+    F: Future<Output = reqwest::Result<Response>> + Unpin,
+{
+    type Output = Result<R::Output, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        loop {
+            match &mut this.stage {
+                Stage::First(first) => match first.poll_attempt(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Attempted::Success(output)) if first.shared.on_attempt.is_none() => {
+                        first.succeeded();
+                        // Dropped where it is, not moved out.
+                        this.stage = Stage::Done;
+                        return Poll::Ready(Ok(output));
+                    }
+                    Poll::Ready(attempted) => {
+                        let Stage::First(first) = std::mem::replace(&mut this.stage, Stage::Done) else {
+                            unreachable!("the stage is the first attempt")
+                        };
+                        this.stage = Stage::Engine(first.go_on(attempted));
+                    }
+                },
+                Stage::Engine(engine) => {
+                    let output = std::task::ready!(engine.as_mut().poll(cx));
+                    this.stage = Stage::Done;
+                    return Poll::Ready(output);
+                }
+                Stage::Done => panic!("a request's future was polled after it completed"),
+            }
+        }
+    }
+}
+
+impl<R: Read, F> Drop for Sending<R, F> {
+    /// A request dropped during attempt 1 gives its timer back.
+    fn drop(&mut self) {
+        if let Stage::First(first) = &mut self.stage {
+            if let Some(armed) = first.timer.take() {
+                first.shared.timers.release(armed);
+            }
+        }
+    }
+}
+
+impl<R: Read, F> First<R, F>
+where
+    F: Future<Output = reqwest::Result<Response>> + Unpin,
+{
+    /// Polls attempt 1: reqwest's future (then, for [`Whole`], the reading
+    /// of the body) in the attempt's span, then the attempt's timer.
+    fn poll_attempt(&mut self, cx: &mut Context<'_>) -> Poll<Attempted<R::Output>> {
+        if self.started.is_none() {
+            self.started = Some(now());
+            self.span = attempt_span(1, &self.template.method, &self.template.url, None);
+        }
+        {
+            // Entering `Span::none()` does nothing.
+            let _entered = self.span.enter();
+            loop {
+                if let Some(reading) = &mut self.reading {
+                    match reading.as_mut().poll(cx) {
+                        Poll::Ready(Ok(output)) => return Poll::Ready(Attempted::Success(output)),
+                        Poll::Ready(Err(error)) => {
+                            return Poll::Ready(Attempted::Failed(transport_failure(error, Phase::Body)));
+                        }
+                        Poll::Pending => break,
+                    }
+                }
+                match Pin::new(&mut self.sent).poll(cx) {
+                    Poll::Ready(Ok(response)) => {
+                        let http_status = response.status();
+                        if !self.span.is_disabled() {
+                            self.span.record("http_status", http_status.as_u16());
+                        }
+                        if !http_status.is_success() {
+                            return Poll::Ready(Attempted::ErrorHead(response));
+                        }
+                        if !self.span.is_disabled() {
+                            if let Some(id) = request_id(response.headers()) {
+                                self.span.record("request_id", id);
+                            }
+                        }
+                        match R::at_once(response) {
+                            AtOnce::Done(output) => return Poll::Ready(Attempted::Success(output)),
+                            // Read the rest, then poll it in the loop's next turn.
+                            AtOnce::Read(response) => self.reading = Some(Box::pin(R::read(response))),
+                        }
+                    }
+                    Poll::Ready(Err(error)) => {
+                        return Poll::Ready(Attempted::Failed(transport_failure(error, Phase::Send)));
+                    }
+                    Poll::Pending => break,
+                }
+            }
+        }
+        let timer = match &mut self.timer {
+            Some(timer) => timer,
+            None => {
+                let until = self.until();
+                self.timer.insert(self.shared.timers.arm(until))
+            }
+        };
+        match timer.poll_expired(cx) {
+            Poll::Ready(()) => Poll::Ready(Attempted::Failed(AttemptError::timed_out())),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// The end of attempt 1's time.
+    fn until(&self) -> tokio::time::Instant {
+        let started = self.started.unwrap_or_else(now);
+        tokio::time::Instant::from_std(started + first_timeout(self.shared.retrier.policy()))
+    }
+
+    /// Ends a success that no observer wants a report of: the timer goes
+    /// back to the client, and the host's budget earns its share of a retry.
+    fn succeeded(&mut self) {
+        if let Some(armed) = self.timer.take() {
+            self.shared.timers.release(armed);
+        }
+        if let Some(registry) = &self.shared.budgets {
+            deposit(&self.shared, registry, &self.template.url, now());
+        }
+    }
+
+    /// The engine's loop after attempt 1, boxed: first reading the body of
+    /// an error response, still under attempt 1's timer and in its span.
+    fn go_on(self, attempted: Attempted<R::Output>) -> EngineFuture<R::Output> {
+        let until = self.until();
+        let First { shared, call, template, started, span, timer, .. } = self;
+        let started = started.unwrap_or_else(now);
+        Box::pin(async move {
+            let shared = &*shared;
+            let result = match attempted {
+                Attempted::Success(output) => Ok(output),
+                Attempted::Failed(error) => Err(error),
+                Attempted::ErrorHead(response) => {
+                    let expiry = match timer {
+                        Some(armed) => Timer::adopt(&shared.timers, armed),
+                        None => shared.timers.start(until),
+                    };
+                    timed(async { Err(failed(shared, response, &span).await) }, expiry, &span).await
+                }
+            };
+            drop(span);
+            let budget = shared.budgets.as_ref().map(|registry| budget_for(shared, registry, &template.url));
+            let first = FirstAttempt { started, result, budget };
+            let build = |_: &AttemptContext| Ok(template.request());
+            run::<R, _>(shared, &shared.retrier, call, Some(first), Some(&template.url), build).await
+        })
+    }
 }
 
 /// Runs one logical request: `build` makes each attempt's request.
@@ -338,7 +563,8 @@ where
                 let own_url = fixed_url.is_none().then(|| request.url().clone());
                 let span = attempt_span(context.number, request.method(), request.url(), context.placement.as_ref());
                 let sent = shared.http.execute(request);
-                let result = timed::<R, _>(shared, sent, at + context.timeout, &span).await;
+                let expiry = shared.timers.start(tokio::time::Instant::from_std(at + context.timeout));
+                let result = timed(attempt::<R, _>(shared, sent, &span), expiry, &span).await;
                 (result, budget, own_url)
             }
         };
@@ -450,6 +676,16 @@ enum AttemptError {
     Failed { last: LastFailure, classified: Failure },
     /// reqwest refused the request as given: no retry.
     Request(reqwest::Error),
+}
+
+impl AttemptError {
+    /// The attempt ran out of time.
+    fn timed_out() -> AttemptError {
+        AttemptError::Failed {
+            last: LastFailure::Transport { kind: TransportKind::Timeout, source: None },
+            classified: Failure::transport(TransportKind::Timeout),
+        }
+    }
 }
 
 /// Puts the call's idempotency key on the request, replacing a header of

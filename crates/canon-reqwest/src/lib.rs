@@ -98,11 +98,12 @@
 //!
 //! # Cost
 //!
-//! On the success path the client adds a timer (the per-attempt timeout),
-//! a span, a copy of the request (kept for a retry), the budget's deposit
-//! and two allocations; the retry engine's session is opened only when an
-//! attempt fails (or an observer wants a report), as of the time the
-//! request started. `benches/overhead.rs` measures it against plain
+//! On the success path the client adds a timer (the per-attempt timeout,
+//! reused from the client's earlier attempts), a span (none when no
+//! subscriber takes it), a copy of the request (kept for a retry; its URL
+//! is the one allocation the client adds) and the budget's deposit; the
+//! retry engine's session is opened only when an attempt fails (or an
+//! observer wants a report), as of the time the request started. `benches/overhead.rs` measures it against plain
 //! reqwest; see BENCHMARKS.md.
 
 pub mod client;

@@ -9,11 +9,14 @@
 //! comes, and files the timer again under the new one.
 //!
 //! So a client keeps the timers of its finished attempts, each with the id
-//! of the runtime it belongs to, and the next attempt on that runtime moves
-//! one of them to its own deadline rather than making a new one. Attempts
-//! of the same client have the same timeout, so the deadline nearly always
-//! moves later and the cheap path applies; when it moves earlier, tokio
-//! files the timer again, which costs what a new timer would.
+//! of the runtime it belongs to, and the next attempt on that runtime takes
+//! one of them rather than making a new one. Attempts of the same client
+//! have the same timeout, so the timer taken is nearly always due before
+//! the new attempt's time is up; it is then left as it is (not even the
+//! atomic update), and moved on to the attempt's own deadline only if it
+//! fires while the attempt still runs. A timer due later than the new
+//! deadline is moved there at once, and tokio files it again, which costs
+//! what a new timer would.
 //!
 //! What this costs: at most [`MAX_IDLE`] idle timers per client, each in
 //! its runtime's wheel until it is reused or its deadline passes. An idle
@@ -47,36 +50,92 @@ impl Timers {
 
     /// A timer that expires at `until`, on the current runtime: an idle one
     /// moved there, or a new one. Must be called inside a tokio runtime,
-    /// like [`tokio::time::sleep_until`].
-    pub(crate) fn start(&self, until: Instant) -> Timer<'_> {
+    /// like [`tokio::time::sleep_until`]. Give it back with
+    /// [`release`](Timers::release) when the attempt ends.
+    pub(crate) fn arm(&self, until: Instant) -> Armed {
         let runtime = Handle::current().id();
         let idle = {
             let mut idle = self.idle();
             idle.iter().rposition(|(id, _)| *id == runtime).map(|index| idle.swap_remove(index).1)
         };
         let sleep = match idle {
+            // A timer due no later than `until` is kept as it is: when it
+            // fires, `poll_expired` moves it on to `until`.
+            Some(sleep) if sleep.deadline() <= until => sleep,
             Some(mut sleep) => {
                 sleep.as_mut().reset(until);
                 sleep
             }
             None => Box::pin(tokio::time::sleep_until(until)),
         };
-        Timer { timers: self, runtime, sleep: Some(sleep) }
+        Armed { runtime, sleep, until }
+    }
+
+    /// Takes back the timer of a finished attempt, for the next one, unless
+    /// it has fired.
+    pub(crate) fn release(&self, armed: Armed) {
+        let Armed { runtime, sleep, .. } = armed;
+        if sleep.is_elapsed() {
+            return;
+        }
+        let evicted = {
+            let mut idle = self.idle();
+            // When full, the oldest goes: it may belong to a runtime that is
+            // gone, whose timers would otherwise fill the list for good.
+            let evicted = (idle.len() >= MAX_IDLE).then(|| idle.remove(0));
+            idle.push((runtime, sleep));
+            evicted
+        };
+        // Dropped outside the lock: dropping a timer takes the wheel's lock.
+        drop(evicted);
+    }
+
+    /// [`arm`](Timers::arm), as a timer that goes back to these timers when
+    /// dropped.
+    pub(crate) fn start(&self, until: Instant) -> Timer<'_> {
+        Timer::adopt(self, self.arm(until))
+    }
+}
+
+/// One attempt's timer, owned: it goes back to its client's idle timers
+/// only through [`Timers::release`] (dropped, it is simply dropped).
+pub(crate) struct Armed {
+    runtime: Id,
+    sleep: Pin<Box<Sleep>>,
+    /// When the attempt's time is up; the timer may be due earlier.
+    until: Instant,
+}
+
+impl Armed {
+    /// Whether `until` has passed; if not, wakes the task when it does.
+    pub(crate) fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            std::task::ready!(self.sleep.as_mut().poll(cx));
+            if self.sleep.deadline() >= self.until {
+                return Poll::Ready(());
+            }
+            // A reused timer that was due earlier: on to `until`.
+            self.sleep.as_mut().reset(self.until);
+        }
     }
 }
 
 /// One attempt's timer; back to its client's idle timers when dropped.
 pub(crate) struct Timer<'a> {
     timers: &'a Timers,
-    runtime: Id,
-    sleep: Option<Pin<Box<Sleep>>>,
+    armed: Option<Armed>,
 }
 
-impl Timer<'_> {
+impl<'a> Timer<'a> {
+    /// `armed`, going back to `timers` when dropped.
+    pub(crate) fn adopt(timers: &'a Timers, armed: Armed) -> Timer<'a> {
+        Timer { timers, armed: Some(armed) }
+    }
+
     /// Whether the timer has expired; if not, wakes the task when it does.
     pub(crate) fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        match &mut self.sleep {
-            Some(sleep) => sleep.as_mut().poll(cx),
+        match &mut self.armed {
+            Some(armed) => armed.poll_expired(cx),
             None => Poll::Ready(()),
         }
     }
@@ -84,20 +143,9 @@ impl Timer<'_> {
 
 impl Drop for Timer<'_> {
     fn drop(&mut self) {
-        let Some(sleep) = self.sleep.take() else { return };
-        if sleep.is_elapsed() {
-            return;
+        if let Some(armed) = self.armed.take() {
+            self.timers.release(armed);
         }
-        let evicted = {
-            let mut idle = self.timers.idle();
-            // When full, the oldest goes: it may belong to a runtime that is
-            // gone, whose timers would otherwise fill the list for good.
-            let evicted = (idle.len() >= MAX_IDLE).then(|| idle.remove(0));
-            idle.push((self.runtime, sleep));
-            evicted
-        };
-        // Dropped outside the lock: dropping a timer takes the wheel's lock.
-        drop(evicted);
     }
 }
 

@@ -375,6 +375,59 @@ async fn transport_failures_are_classified_and_retried() {
     }
 }
 
+/// Without an observer, attempt 1 of a plain request is polled by hand
+/// (the success path); every way it can end still reaches the engine: an
+/// error answer, a body cut short, a reset, and the attempt's timeout,
+/// with `send` and `send_buffered` alike.
+#[tokio::test]
+async fn without_an_observer_every_way_attempt_1_fails_is_retried() {
+    let cut = Reply::Truncated { status: 200, declared: 64, body: br#"{"id":"vm"#.to_vec() };
+    let slow = Reply::Delayed(ms(2000), Box::new(Reply::json(200, OK_BODY)));
+    // (attempt 1's reply, whether `send` retries it: a body cut short is
+    // the caller's to read there, and the status check passes)
+    let table = [(unavailable(), true), (Reply::Close, true), (slow, true), (cut, false)];
+    for (first, send_retries) in table {
+        for buffered in [false, true] {
+            let server = Server::sequence(vec![first.clone(), Reply::json(200, OK_BODY)]);
+            let policy = fast_policy().to_builder().attempt_timeout(ms(300)).build().unwrap();
+            let client = Client::builder().policy(policy).no_budget().build().unwrap();
+            let request = client.get(server.url("/v1/vms/vm-1"));
+            let started = Instant::now();
+            if buffered {
+                let response = request.send_buffered().await.unwrap();
+                assert_eq!(response.body(), OK_BODY, "{first:?}");
+                assert_eq!(server.requests().len(), 2, "{first:?}");
+            } else {
+                let response = request.send().await.unwrap();
+                let body = response.text().await;
+                if send_retries {
+                    assert_eq!(body.unwrap(), OK_BODY, "{first:?}");
+                    assert_eq!(server.requests().len(), 2, "{first:?}");
+                } else {
+                    assert!(body.is_err(), "{first:?}");
+                    assert_eq!(server.requests().len(), 1, "{first:?}");
+                }
+            }
+            assert!(started.elapsed() < ms(1500), "{first:?}: the attempt's timeout ended attempt 1");
+        }
+    }
+}
+
+/// A success without an observer earns the host's budget its share, and
+/// the attempt's timer goes back to the client for the next request.
+#[tokio::test]
+async fn without_an_observer_a_success_earns_the_budget() {
+    let server = Server::sequence(vec![Reply::json(200, OK_BODY), Reply::json(200, OK_BODY)]);
+    let config = BudgetConfig::new(0.5, 0.0, Duration::from_secs(3600)).unwrap().with_initial_balance(0.0).unwrap();
+    let budgets = Arc::new(BudgetRegistry::new(config));
+    let client = Client::builder().policy(fast_policy()).budget_registry(Arc::clone(&budgets)).build().unwrap();
+    for _ in 0..2 {
+        client.get(server.url("/v1/vms/vm-1")).send().await.unwrap();
+    }
+    let balance = budgets.budget(&format!("{}", server.addr())).balance(Instant::now());
+    assert!((balance - 1.0).abs() < 1e-3, "{balance}");
+}
+
 #[tokio::test]
 async fn an_error_response_carries_status_headers_request_id_advice_and_body() {
     let body = r#"{"error":{"code":404,"message":"VM vm-9 not found.","status":"NOT_FOUND"}}"#;

@@ -242,8 +242,16 @@ impl BudgetConfig {
             balance = 0.0;
         }
         let rest = self.resting_balance();
-        rest + (balance - rest) * (-elapsed / self.ttl.as_secs_f64()).exp()
+        rest + (balance - rest) * decay(elapsed / self.ttl.as_secs_f64())
     }
+}
+
+/// `exp(-x)` for `x >= 0`. Between requests that follow each other
+/// closely `x` is tiny, and four terms of the series give `exp(-x)` to
+/// within a rounding error (the first term left out, `x⁴/24`, is below
+/// 2⁻⁵² for `x < 2⁻¹²`) at a fraction of the cost of `f64::exp`.
+fn decay(x: f64) -> f64 {
+    if x < 1.0 / 4096.0 { 1.0 - x * (1.0 - x * (0.5 - x * (1.0 / 6.0))) } else { (-x).exp() }
 }
 
 impl Default for BudgetConfig {
@@ -643,6 +651,15 @@ mod tests {
         for seed in 1..=6 {
             let success = lost_responses(BudgetConfig::default(), 20.0, 0.3, 120.0, seed);
             assert!(success >= 0.99, "seed {seed}: {success}");
+        }
+    }
+
+    /// The series used for short gaps agrees with `exp` to a rounding error.
+    #[test]
+    fn decay_over_short_gaps_is_the_exponential() {
+        for x in [0.0, 1e-12, 1e-9, 1e-6, 1e-4, 2.4e-4, 1.0 / 4096.0, 3e-4, 0.1, 1.0, 10.0] {
+            let (series, exact) = (decay(x), (-x).exp());
+            assert!((series - exact).abs() <= 2.0 * f64::EPSILON * exact, "{x}: {series} vs {exact}");
         }
     }
 
