@@ -1,7 +1,7 @@
 //! Virtual machines: create, list, get, start, stop, terminate, resize,
 //! and their disks.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use axum::extract::State;
 use axum::response::Response;
@@ -96,11 +96,14 @@ fn vm_json(cloud: &Cloud, vm: Vm) -> Result<VmJson, Status> {
 /// (in their order).
 fn vms_json(vms: Vec<Vm>, disks: Vec<Disk>) -> Vec<VmJson> {
     let mut of_vm: Vec<Vec<Disk>> = vms.iter().map(|_| Vec::new()).collect();
-    let index: HashMap<&str, usize> = vms.iter().enumerate().map(|(n, vm)| (vm.id.as_str(), n)).collect();
+    // The VMs' positions by id, sorted: a few comparisons per disk, no
+    // hashing.
+    let mut index: Vec<(&str, usize)> = vms.iter().enumerate().map(|(n, vm)| (vm.id.as_str(), n)).collect();
+    index.sort_unstable();
     for disk in disks {
-        let vm = disk.attachment.as_ref().and_then(|a| index.get(a.vm_id.as_str()).copied());
-        if let Some(n) = vm {
-            of_vm[n].push(disk);
+        let Some(vm_id) = disk.attachment.as_ref().map(|a| a.vm_id.as_str()) else { continue };
+        if let Ok(found) = index.binary_search_by(|(id, _)| (*id).cmp(vm_id)) {
+            of_vm[index[found].1].push(disk);
         }
     }
     drop(index);
