@@ -185,7 +185,7 @@ impl Admin<'_> {
         self.cloud.run(|tx, _| repo::projects(tx))
     }
 
-    fn require_project(&self, tx: &rusqlite::Transaction<'_>, project_id: &str) -> Res<Project> {
+    fn require_project(&self, tx: &rusqlite::Connection, project_id: &str) -> Res<Project> {
         repo::project(tx, project_id)?
             .ok_or_else(|| self.cloud.errors.not_found_global(ResourceKind::Project, project_id).into())
     }
@@ -462,7 +462,7 @@ impl Admin<'_> {
 /// Keeps the keyed hash of the part of a key before its first `$`, so that
 /// [`Cloud::is_key_cut_at_dollar`] can tell a key a shell cut short from an
 /// unknown one.
-fn record_key_prefix(cloud: &Cloud, tx: &rusqlite::Transaction<'_>, key_id: &str, key: &str) -> Res<()> {
+fn record_key_prefix(cloud: &Cloud, tx: &rusqlite::Connection, key_id: &str, key: &str) -> Res<()> {
     match auth::prefix_before_dollar(key) {
         Some(prefix) => repo::set_api_key_prefix(tx, key_id, &cloud.hasher.hash(prefix)),
         None => Ok(()),
@@ -471,7 +471,7 @@ fn record_key_prefix(cloud: &Cloud, tx: &rusqlite::Transaction<'_>, key_id: &str
 
 /// Gives a project a GPU quota for every GPU model of every data center;
 /// `replace` overwrites quotas already set.
-fn set_default_quotas(tx: &rusqlite::Transaction<'_>, project_id: &str, limit: u32, replace: bool) -> Res<()> {
+fn set_default_quotas(tx: &rusqlite::Connection, project_id: &str, limit: u32, replace: bool) -> Res<()> {
     let mut pairs: Vec<(String, String)> = repo::machine_types(tx, None)?
         .into_iter()
         .filter_map(|mt| mt.gpu_model_id.map(|model| (mt.data_center_id, model)))

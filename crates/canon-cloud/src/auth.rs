@@ -32,9 +32,10 @@
 //! assert_eq!(scopes.to_string(), "read:machines write:machines");
 //! ```
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::str::FromStr;
+use std::sync::{PoisonError, RwLock};
 
 use hmac::{Hmac, Mac};
 use rand::TryRngCore;
@@ -222,7 +223,9 @@ pub struct CreatedApiKey {
 /// The keyed hash of API keys.
 #[derive(Clone)]
 pub(crate) struct KeyHasher {
-    secret: Vec<u8>,
+    /// The HMAC with the secret already absorbed, copied for each hash
+    /// (which then costs two SHA-256 blocks rather than four).
+    keyed: Hmac<Sha256>,
 }
 
 impl fmt::Debug for KeyHasher {
@@ -233,19 +236,67 @@ impl fmt::Debug for KeyHasher {
 
 impl KeyHasher {
     pub(crate) fn new(secret: Vec<u8>) -> KeyHasher {
-        KeyHasher { secret }
+        KeyHasher { keyed: Hmac::<Sha256>::new_from_slice(&secret).expect("HMAC takes a key of any length") }
     }
 
     /// `HMAC-SHA256(secret, key)`.
     pub(crate) fn hash(&self, key: &str) -> [u8; 32] {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes a key of any length");
+        let mut mac = self.keyed.clone();
         mac.update(key.as_bytes());
         mac.finalize().into_bytes().into()
     }
 
     /// Whether `stored` is the hash of `key`, compared in constant time.
+    #[cfg(test)]
     pub(crate) fn verify(&self, key: &str, stored: &[u8]) -> bool {
-        bool::from(self.hash(key).as_slice().ct_eq(stored))
+        KeyHasher::matches(&self.hash(key), stored)
+    }
+
+    /// Whether `stored` is `hash`, compared in constant time.
+    pub(crate) fn matches(hash: &[u8; 32], stored: &[u8]) -> bool {
+        bool::from(hash.as_slice().ct_eq(stored))
+    }
+}
+
+/// API keys verified against the store, by their keyed hash, so that a
+/// request with a known key needs no query.
+///
+/// Each entry carries the store's key generation (see
+/// [`Store::key_generation`](crate::store::Store::key_generation)) at which
+/// it was read, and counts only while the generation is the same: any
+/// write to the table of keys, through whatever statement, and any change
+/// to a file store made by another connection, moves the generation on,
+/// so that a key revoked or changed is refused or re-read on the next
+/// request. Only keys that were found are kept (an unknown key always
+/// costs a query), and at most [`KeyCache::CAPACITY`] of them.
+#[derive(Debug, Default)]
+pub(crate) struct KeyCache {
+    entries: RwLock<HashMap<[u8; 32], (u64, Principal)>>,
+}
+
+impl KeyCache {
+    /// The most keys kept; past it the cache starts again empty.
+    const CAPACITY: usize = 1024;
+
+    /// The principal of a key verified at this generation.
+    pub(crate) fn get(&self, hash: &[u8; 32], generation: u64) -> Option<Principal> {
+        let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
+        match entries.get(hash) {
+            Some((seen, principal)) if *seen == generation => Some(principal.clone()),
+            _ => None,
+        }
+    }
+
+    /// Keeps a key read from the store at `generation`.
+    pub(crate) fn insert(&self, hash: [u8; 32], generation: u64, principal: Principal) {
+        let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
+        if entries.len() >= KeyCache::CAPACITY && !entries.contains_key(&hash) {
+            entries.retain(|_, (seen, _)| *seen == generation);
+            if entries.len() >= KeyCache::CAPACITY {
+                entries.clear();
+            }
+        }
+        entries.insert(hash, (generation, principal));
     }
 }
 
@@ -314,6 +365,26 @@ mod tests {
         assert!(!a.verify("key", &b.hash("key")));
         assert!(!a.verify("key", &a.hash("key")[..31]));
         assert!(format!("{a:?}").contains("hidden"));
+    }
+
+    #[test]
+    fn the_cache_answers_only_at_the_generation_it_was_filled_at() {
+        let cache = KeyCache::default();
+        let who = Principal { key_id: "k".to_owned(), project_id: "p".to_owned(), scopes: Scopes::all() };
+        let hash = [7; 32];
+        assert_eq!(cache.get(&hash, 1), None);
+        cache.insert(hash, 1, who.clone());
+        assert_eq!(cache.get(&hash, 1), Some(who.clone()));
+        assert_eq!(cache.get(&hash, 2), None);
+        assert_eq!(cache.get(&[8; 32], 1), None);
+        // Full: entries of older generations go first, then everything.
+        for n in 0..KeyCache::CAPACITY {
+            let mut other = [0; 32];
+            other[..8].copy_from_slice(&(n as u64).to_le_bytes());
+            cache.insert(other, 2, who.clone());
+        }
+        assert_eq!(cache.get(&hash, 1), None);
+        assert!(cache.entries.read().unwrap().len() <= KeyCache::CAPACITY);
     }
 
     #[test]

@@ -78,15 +78,44 @@ impl Timestamp {
     /// RFC 3339 in UTC: `2024-05-01T12:00:00Z`, with `.mmm` before the `Z`
     /// when the milliseconds are not zero.
     pub fn to_rfc3339(self) -> String {
+        self.with_rfc3339(str::to_owned)
+    }
+
+    /// Calls `f` with the RFC 3339 text of [`Timestamp::to_rfc3339`],
+    /// written on the stack for years 0 to 9999 (allocating nothing).
+    fn with_rfc3339<R>(self, f: impl FnOnce(&str) -> R) -> R {
         let days = self.0.div_euclid(86_400_000);
         let in_day = self.0.rem_euclid(86_400_000);
         let (year, month, day) = civil_from_days(days);
         let (h, m, s, ms) = (in_day / 3_600_000, in_day / 60_000 % 60, in_day / 1000 % 60, in_day % 1000);
-        if ms == 0 {
-            format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}Z")
-        } else {
-            format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{ms:03}Z")
+        if !(0..=9999).contains(&year) {
+            return f(&if ms == 0 {
+                format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}Z")
+            } else {
+                format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{ms:03}Z")
+            });
         }
+        let mut text = *b"0000-00-00T00:00:00.000Z";
+        let mut put = |at: usize, width: usize, mut value: i64| {
+            for index in (at..at + width).rev() {
+                text[index] = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        };
+        put(0, 4, year);
+        put(5, 2, month);
+        put(8, 2, day);
+        put(11, 2, h);
+        put(14, 2, m);
+        put(17, 2, s);
+        let len = if ms == 0 {
+            text[19] = b'Z';
+            20
+        } else {
+            put(20, 3, ms);
+            24
+        };
+        f(std::str::from_utf8(&text[..len]).expect("ASCII digits"))
     }
 
     /// Parses RFC 3339: `YYYY-MM-DDTHH:MM:SS`, an optional fraction (cut
@@ -151,13 +180,13 @@ impl Timestamp {
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_rfc3339())
+        self.with_rfc3339(|text| f.write_str(text))
     }
 }
 
 impl serde::Serialize for Timestamp {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.to_rfc3339())
+        self.with_rfc3339(|text| serializer.serialize_str(text))
     }
 }
 
@@ -435,11 +464,18 @@ mod tests {
             (1_700_000_000_123, "2023-11-14T22:13:20.123Z"),
             (-1, "1969-12-31T23:59:59.999Z"),
             (4_102_444_800_000, "2100-01-01T00:00:00Z"),
+            (1_700_000_000_005, "2023-11-14T22:13:20.005Z"),
+            (253_402_300_799_999, "9999-12-31T23:59:59.999Z"),
         ];
         for &(millis, text) in table {
-            assert_eq!(Timestamp::from_millis(millis).to_rfc3339(), text);
-            assert_eq!(Timestamp::parse_rfc3339(text), Some(Timestamp::from_millis(millis)), "{text}");
+            let timestamp = Timestamp::from_millis(millis);
+            assert_eq!(timestamp.to_rfc3339(), text);
+            assert_eq!(timestamp.to_string(), text);
+            assert_eq!(serde_json::to_value(timestamp).unwrap(), text);
+            assert_eq!(Timestamp::parse_rfc3339(text), Some(timestamp), "{text}");
         }
+        // Years past 9999 keep all their digits.
+        assert_eq!(Timestamp::from_millis(253_402_300_800_000).to_rfc3339(), "10000-01-01T00:00:00Z");
     }
 
     #[test]

@@ -24,9 +24,9 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use canon::Status;
-use rusqlite::Transaction;
+use rusqlite::Connection;
 
-use crate::auth::{KeyHasher, Principal, Scope};
+use crate::auth::{KeyCache, KeyHasher, Principal, Scope};
 use crate::clock::{Clock, Timestamp, TransitionMode};
 use crate::errors::{Errors, Violations};
 use crate::fault::FaultEngine;
@@ -134,6 +134,7 @@ pub struct Cloud {
     pub(crate) config: CloudConfig,
     pub(crate) errors: Errors,
     pub(crate) hasher: KeyHasher,
+    keys: KeyCache,
     pub(crate) ids: IdGenerator,
     pub(crate) mode: RwLock<TransitionMode>,
     faults: FaultEngine,
@@ -189,6 +190,7 @@ impl Cloud {
             store,
             clock,
             hasher: KeyHasher::new(secret),
+            keys: KeyCache::default(),
             ids,
             mode: RwLock::new(config.transition_mode),
             faults: FaultEngine::new(),
@@ -252,7 +254,7 @@ impl Cloud {
 
     /// Runs `f` in a transaction at the clock's `now`, settling due
     /// transitions before and after.
-    pub(crate) fn run<T>(&self, f: impl FnOnce(&Transaction<'_>, Timestamp) -> Res<T>) -> Result<T, Status> {
+    pub(crate) fn run<T>(&self, f: impl FnOnce(&Connection, Timestamp) -> Res<T>) -> Result<T, Status> {
         let now = self.clock.now();
         self.run_at(now, f)
     }
@@ -260,7 +262,7 @@ impl Cloud {
     pub(crate) fn run_at<T>(
         &self,
         now: Timestamp,
-        f: impl FnOnce(&Transaction<'_>, Timestamp) -> Res<T>,
+        f: impl FnOnce(&Connection, Timestamp) -> Res<T>,
     ) -> Result<T, Status> {
         self.store
             .write(|tx| {
@@ -275,7 +277,7 @@ impl Cloud {
     /// Settles what is due at `now`, unless the store's bound of what may
     /// be due says that nothing is (see "What is due" in the
     /// [`store`](crate::store) module).
-    fn settle_if_due(&self, tx: &Transaction<'_>, now: Timestamp) -> Res<()> {
+    fn settle_if_due(&self, tx: &Connection, now: Timestamp) -> Res<()> {
         let due = self.store.due();
         if due.may_be_due(now) {
             let (_, next) = repo::settle_and_look_ahead(tx, now, &self.errors)?;
@@ -321,13 +323,25 @@ impl Cloud {
     /// Resolves an API key (the header's value without its scheme) to a
     /// [`Principal`]. Missing or empty: UNAUTHENTICATED `API_KEY_MISSING`;
     /// unknown: UNAUTHENTICATED `API_KEY_INVALID`.
+    ///
+    /// A key once verified is kept in memory while no API key changes (in
+    /// this store, or in its file through another connection), so that
+    /// most requests need no query to authenticate; a key revoked or given
+    /// other scopes is refused or re-read on the next call.
     pub fn authenticate(&self, api_key: Option<&str>) -> Result<Principal, Status> {
         let key = api_key.map(str::trim).filter(|k| !k.is_empty()).ok_or_else(|| self.errors.api_key_missing())?;
         let hash = self.hasher.hash(key);
-        let found = self.run(|tx, _| repo::api_key_by_hash(tx, &hash))?;
+        let generation = self.store.key_generation().map_err(|e| fail_status(&self.errors, Fail::Db(e)))?;
+        if let Some(principal) = self.keys.get(&hash, generation) {
+            return Ok(principal);
+        }
+        let (found, generation) =
+            self.run(|tx, _| Ok((repo::api_key_by_hash(tx, &hash)?, self.store.key_generation_in_transaction())))?;
         match found {
-            Some((record, stored)) if self.hasher.verify(key, &stored) => {
-                Ok(Principal { key_id: record.id, project_id: record.project_id, scopes: record.scopes })
+            Some((record, stored)) if KeyHasher::matches(&hash, &stored) => {
+                let principal = Principal { key_id: record.id, project_id: record.project_id, scopes: record.scopes };
+                self.keys.insert(hash, generation, principal.clone());
+                Ok(principal)
             }
             _ => Err(self.errors.api_key_invalid()),
         }
@@ -375,7 +389,7 @@ impl Cloud {
         if matches { Ok(()) } else { Err(self.errors.etag_mismatch(kind, id, current, given).into()) }
     }
 
-    fn check_maintenance(&self, tx: &Transaction<'_>, data_center_id: &str, now: Timestamp) -> Res<()> {
+    fn check_maintenance(&self, tx: &Connection, data_center_id: &str, now: Timestamp) -> Res<()> {
         match repo::maintenance(tx, data_center_id)? {
             Some(window) if window.is_active(now) => Err(self.errors.maintenance(&window, now).into()),
             _ => Ok(()),
@@ -511,12 +525,7 @@ impl Cloud {
     }
 
     /// The data center, or a violation of `field` when it is unknown.
-    fn data_center_field(
-        &self,
-        tx: &Transaction<'_>,
-        violations: &mut Violations<'_>,
-        id: &str,
-    ) -> Res<Option<DataCenter>> {
+    fn data_center_field(&self, tx: &Connection, violations: &mut Violations<'_>, id: &str) -> Res<Option<DataCenter>> {
         let dc = repo::data_center(tx, id)?;
         if dc.is_none() {
             violations.push(self.errors.invalid_field("dataCenterId", format!("Unknown data center '{id}'.")));
@@ -528,7 +537,7 @@ impl Cloud {
     /// naming `field` when the data center has no such type.
     fn machine_type_field(
         &self,
-        tx: &Transaction<'_>,
+        tx: &Connection,
         violations: &mut Violations<'_>,
         field: &str,
         data_center_id: &str,
@@ -543,13 +552,13 @@ impl Cloud {
     }
 
     /// The data center's machine types with free capacity.
-    fn available_machine_types(&self, tx: &Transaction<'_>, data_center_id: &str) -> Res<Vec<String>> {
+    fn available_machine_types(&self, tx: &Connection, data_center_id: &str) -> Res<Vec<String>> {
         Ok(repo::machine_types(tx, Some(data_center_id))?.into_iter().filter(|m| m.free() > 0).map(|m| m.id).collect())
     }
 
     /// RESOURCE_EXHAUSTED when `gpus` more GPUs of the type's model would
     /// exceed the project's quota.
-    fn check_quota(&self, tx: &Transaction<'_>, project_id: &str, mt: &MachineType, gpus: u32) -> Res<()> {
+    fn check_quota(&self, tx: &Connection, project_id: &str, mt: &MachineType, gpus: u32) -> Res<()> {
         let Some(model) = mt.gpu_model_id.as_deref().filter(|_| gpus > 0) else { return Ok(()) };
         match repo::quota(tx, project_id, &mt.data_center_id, model)? {
             Some(quota) if u64::from(quota.used) + u64::from(gpus) > u64::from(quota.limit) => {
@@ -561,7 +570,7 @@ impl Cloud {
 
     /// RESOURCE_EXHAUSTED (MACHINE_TYPE_UNAVAILABLE) when fewer than
     /// `machines` machines of the type are free.
-    fn check_capacity(&self, tx: &Transaction<'_>, mt: &MachineType, machines: u32) -> Res<()> {
+    fn check_capacity(&self, tx: &Connection, mt: &MachineType, machines: u32) -> Res<()> {
         if mt.free() >= machines {
             return Ok(());
         }
@@ -730,7 +739,7 @@ impl Cloud {
         })
     }
 
-    fn load_vm(&self, tx: &Transaction<'_>, project_id: &str, id: &str) -> Res<Vm> {
+    fn load_vm(&self, tx: &Connection, project_id: &str, id: &str) -> Res<Vm> {
         repo::vm(tx, project_id, id)?.ok_or_else(|| self.errors.not_found(ResourceKind::Vm, id, project_id).into())
     }
 
@@ -941,7 +950,7 @@ impl Cloud {
         self.run(|tx, _| self.load_disk(tx, project_id, id))
     }
 
-    fn load_disk(&self, tx: &Transaction<'_>, project_id: &str, id: &str) -> Res<Disk> {
+    fn load_disk(&self, tx: &Connection, project_id: &str, id: &str) -> Res<Disk> {
         repo::disk(tx, project_id, id)?.ok_or_else(|| self.errors.not_found(ResourceKind::Disk, id, project_id).into())
     }
 
@@ -1188,7 +1197,7 @@ impl Cloud {
         self.run(|tx, _| self.load_cluster(tx, project_id, id))
     }
 
-    fn load_cluster(&self, tx: &Transaction<'_>, project_id: &str, id: &str) -> Res<Cluster> {
+    fn load_cluster(&self, tx: &Connection, project_id: &str, id: &str) -> Res<Cluster> {
         repo::cluster(tx, project_id, id)?
             .ok_or_else(|| self.errors.not_found(ResourceKind::Cluster, id, project_id).into())
     }
@@ -1435,7 +1444,7 @@ impl Cloud {
     #[allow(clippy::too_many_arguments)]
     fn insert_operation(
         &self,
-        tx: &Transaction<'_>,
+        tx: &Connection,
         now: Timestamp,
         id: String,
         project_id: &str,

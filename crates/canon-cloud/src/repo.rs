@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use canon::Status;
 use rusqlite::types::Type;
-use rusqlite::{Connection, OptionalExtension, Params, Row, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Params, Row, params};
 
 use crate::auth::{ApiKey, Scopes};
 use crate::clock::Timestamp;
@@ -102,13 +102,17 @@ fn parse_col<T: FromStr>(row: &Row<'_>, index: usize) -> rusqlite::Result<T>
 where
     T::Err: std::error::Error + Send + Sync + 'static,
 {
-    let text: String = row.get(index)?;
-    text.parse().map_err(|e| rusqlite::Error::FromSqlConversionFailure(index, Type::Text, Box::new(e)))
+    text_col(row, index)?.parse().map_err(|e| rusqlite::Error::FromSqlConversionFailure(index, Type::Text, Box::new(e)))
+}
+
+/// A text column, borrowed from the row (for what is parsed, not kept).
+fn text_col<'r>(row: &'r Row<'_>, index: usize) -> rusqlite::Result<&'r str> {
+    row.get_ref(index)?.as_str().map_err(|e| rusqlite::Error::FromSqlConversionFailure(index, Type::Text, Box::new(e)))
 }
 
 fn json_col<T: serde::de::DeserializeOwned>(row: &Row<'_>, index: usize) -> rusqlite::Result<T> {
-    let text: String = row.get(index)?;
-    serde_json::from_str(&text).map_err(|e| rusqlite::Error::FromSqlConversionFailure(index, Type::Text, Box::new(e)))
+    serde_json::from_str(text_col(row, index)?)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(index, Type::Text, Box::new(e)))
 }
 
 fn time_col(row: &Row<'_>, index: usize) -> rusqlite::Result<Timestamp> {
@@ -116,7 +120,10 @@ fn time_col(row: &Row<'_>, index: usize) -> rusqlite::Result<Timestamp> {
 }
 
 fn pending_col<S: StateName>(row: &Row<'_>, next: usize, due: usize) -> rusqlite::Result<Option<Pending<S>>> {
-    let next_state: Option<String> = row.get(next)?;
+    let next_state = row
+        .get_ref(next)?
+        .as_str_or_null()
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(next, Type::Text, Box::new(e)))?;
     let due_at: Option<i64> = row.get(due)?;
     let Some(text) = next_state else { return Ok(None) };
     let next_state = if text == REMOVED {
@@ -148,18 +155,18 @@ fn count(value: i64) -> u32 {
 
 // Settings.
 
-pub(crate) fn setting(tx: &Transaction<'_>, key: &str) -> Res<Option<Vec<u8>>> {
+pub(crate) fn setting(tx: &Connection, key: &str) -> Res<Option<Vec<u8>>> {
     Ok(cached(tx, "SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0)).optional()?)
 }
 
-pub(crate) fn set_setting(tx: &Transaction<'_>, key: &str, value: &[u8]) -> Res<()> {
+pub(crate) fn set_setting(tx: &Connection, key: &str, value: &[u8]) -> Res<()> {
     exec(tx, "INSERT OR REPLACE INTO settings (key, value) VALUES (?1, ?2)", params![key, value])?;
     Ok(())
 }
 
 // Catalog.
 
-pub(crate) fn insert_gpu_model_if_absent(tx: &Transaction<'_>, model: &GpuModel) -> Res<()> {
+pub(crate) fn insert_gpu_model_if_absent(tx: &Connection, model: &GpuModel) -> Res<()> {
     exec(
         tx,
         "INSERT OR IGNORE INTO gpu_models (id, vendor_name, model_name, memory_gib) VALUES (?1, ?2, ?3, ?4)",
@@ -168,7 +175,7 @@ pub(crate) fn insert_gpu_model_if_absent(tx: &Transaction<'_>, model: &GpuModel)
     Ok(())
 }
 
-pub(crate) fn insert_data_center_if_absent(tx: &Transaction<'_>, dc: &DataCenter) -> Res<()> {
+pub(crate) fn insert_data_center_if_absent(tx: &Connection, dc: &DataCenter) -> Res<()> {
     exec(tx,
         "INSERT OR IGNORE INTO data_centers (id, number, display_name, country, latitude, longitude, supplier_name, renewable_energy)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -186,7 +193,7 @@ pub(crate) fn insert_data_center_if_absent(tx: &Transaction<'_>, dc: &DataCenter
     Ok(())
 }
 
-pub(crate) fn insert_machine_type_if_absent(tx: &Transaction<'_>, mt: &MachineType) -> Res<()> {
+pub(crate) fn insert_machine_type_if_absent(tx: &Connection, mt: &MachineType) -> Res<()> {
     exec(tx,
         "INSERT OR IGNORE INTO machine_types (data_center_id, id, gpu_model_id, gpus, vcpus, memory_gib, cpu_model, capacity)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -215,19 +222,19 @@ fn data_center_row(row: &Row<'_>) -> rusqlite::Result<DataCenter> {
     })
 }
 
-pub(crate) fn data_centers(tx: &Transaction<'_>) -> Res<Vec<DataCenter>> {
+pub(crate) fn data_centers(tx: &Connection) -> Res<Vec<DataCenter>> {
     all(tx, concat!(data_center_select!(), " ORDER BY number"), [], data_center_row)
 }
 
-pub(crate) fn data_center(tx: &Transaction<'_>, id: &str) -> Res<Option<DataCenter>> {
+pub(crate) fn data_center(tx: &Connection, id: &str) -> Res<Option<DataCenter>> {
     one(tx, concat!(data_center_select!(), " WHERE id = ?1"), [id], data_center_row)
 }
 
-pub(crate) fn data_center_by_number(tx: &Transaction<'_>, number: i64) -> Res<Option<DataCenter>> {
+pub(crate) fn data_center_by_number(tx: &Connection, number: i64) -> Res<Option<DataCenter>> {
     one(tx, concat!(data_center_select!(), " WHERE number = ?1"), [number], data_center_row)
 }
 
-pub(crate) fn gpu_models(tx: &Transaction<'_>) -> Res<Vec<GpuModel>> {
+pub(crate) fn gpu_models(tx: &Connection) -> Res<Vec<GpuModel>> {
     all(tx, "SELECT id, vendor_name, model_name, memory_gib FROM gpu_models ORDER BY id", [], |r| {
         Ok(GpuModel { id: r.get(0)?, vendor_name: r.get(1)?, model_name: r.get(2)?, memory_gib: r.get(3)? })
     })
@@ -259,7 +266,7 @@ fn machine_type_row(row: &Row<'_>) -> rusqlite::Result<MachineType> {
     })
 }
 
-pub(crate) fn machine_types(tx: &Transaction<'_>, data_center_id: Option<&str>) -> Res<Vec<MachineType>> {
+pub(crate) fn machine_types(tx: &Connection, data_center_id: Option<&str>) -> Res<Vec<MachineType>> {
     all(
         tx,
         concat!(machine_type_select!(), " WHERE ?1 IS NULL OR m.data_center_id = ?1 ORDER BY m.data_center_id, m.id"),
@@ -268,7 +275,7 @@ pub(crate) fn machine_types(tx: &Transaction<'_>, data_center_id: Option<&str>) 
     )
 }
 
-pub(crate) fn machine_type(tx: &Transaction<'_>, data_center_id: &str, id: &str) -> Res<Option<MachineType>> {
+pub(crate) fn machine_type(tx: &Connection, data_center_id: &str, id: &str) -> Res<Option<MachineType>> {
     one(
         tx,
         concat!(machine_type_select!(), " WHERE m.data_center_id = ?1 AND m.id = ?2"),
@@ -277,7 +284,7 @@ pub(crate) fn machine_type(tx: &Transaction<'_>, data_center_id: &str, id: &str)
     )
 }
 
-pub(crate) fn set_capacity(tx: &Transaction<'_>, data_center_id: &str, id: &str, capacity: u32) -> Res<bool> {
+pub(crate) fn set_capacity(tx: &Connection, data_center_id: &str, id: &str, capacity: u32) -> Res<bool> {
     exec_one(
         tx,
         "UPDATE machine_types SET capacity = ?3 WHERE data_center_id = ?1 AND id = ?2",
@@ -291,7 +298,7 @@ fn maintenance_row(r: &Row<'_>) -> rusqlite::Result<MaintenanceWindow> {
     Ok(MaintenanceWindow { data_center_id: r.get(0)?, starts_at: time_col(r, 1)?, ends_at: time_col(r, 2)? })
 }
 
-pub(crate) fn maintenance(tx: &Transaction<'_>, data_center_id: &str) -> Res<Option<MaintenanceWindow>> {
+pub(crate) fn maintenance(tx: &Connection, data_center_id: &str) -> Res<Option<MaintenanceWindow>> {
     one(
         tx,
         "SELECT data_center_id, starts_at, ends_at FROM maintenance_windows WHERE data_center_id = ?1",
@@ -300,7 +307,7 @@ pub(crate) fn maintenance(tx: &Transaction<'_>, data_center_id: &str) -> Res<Opt
     )
 }
 
-pub(crate) fn maintenance_windows(tx: &Transaction<'_>) -> Res<Vec<MaintenanceWindow>> {
+pub(crate) fn maintenance_windows(tx: &Connection) -> Res<Vec<MaintenanceWindow>> {
     all(
         tx,
         "SELECT data_center_id, starts_at, ends_at FROM maintenance_windows ORDER BY data_center_id",
@@ -309,7 +316,7 @@ pub(crate) fn maintenance_windows(tx: &Transaction<'_>) -> Res<Vec<MaintenanceWi
     )
 }
 
-pub(crate) fn set_maintenance(tx: &Transaction<'_>, window: &MaintenanceWindow) -> Res<()> {
+pub(crate) fn set_maintenance(tx: &Connection, window: &MaintenanceWindow) -> Res<()> {
     exec(
         tx,
         "INSERT OR REPLACE INTO maintenance_windows (data_center_id, starts_at, ends_at) VALUES (?1, ?2, ?3)",
@@ -318,7 +325,7 @@ pub(crate) fn set_maintenance(tx: &Transaction<'_>, window: &MaintenanceWindow) 
     Ok(())
 }
 
-pub(crate) fn clear_maintenance(tx: &Transaction<'_>, data_center_id: &str) -> Res<bool> {
+pub(crate) fn clear_maintenance(tx: &Connection, data_center_id: &str) -> Res<bool> {
     exec_one(tx, "DELETE FROM maintenance_windows WHERE data_center_id = ?1", [data_center_id])
 }
 
@@ -341,16 +348,16 @@ fn project_row(row: &Row<'_>) -> rusqlite::Result<Project> {
     })
 }
 
-pub(crate) fn project(tx: &Transaction<'_>, id: &str) -> Res<Option<Project>> {
+pub(crate) fn project(tx: &Connection, id: &str) -> Res<Option<Project>> {
     one(tx, concat!(project_select!(), " WHERE id = ?1"), [id], project_row)
 }
 
-pub(crate) fn projects(tx: &Transaction<'_>) -> Res<Vec<Project>> {
+pub(crate) fn projects(tx: &Connection) -> Res<Vec<Project>> {
     all(tx, concat!(project_select!(), " ORDER BY number"), [], project_row)
 }
 
 pub(crate) fn insert_project(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     id: &str,
     name: &str,
     billing_account_id: &str,
@@ -393,21 +400,21 @@ fn api_key_row(row: &Row<'_>) -> rusqlite::Result<(ApiKey, Vec<u8>)> {
     ))
 }
 
-pub(crate) fn api_key_by_hash(tx: &Transaction<'_>, hash: &[u8]) -> Res<Option<(ApiKey, Vec<u8>)>> {
+pub(crate) fn api_key_by_hash(tx: &Connection, hash: &[u8]) -> Res<Option<(ApiKey, Vec<u8>)>> {
     one(tx, concat!(api_key_select!(), " WHERE key_hash = ?1"), [hash], api_key_row)
 }
 
-pub(crate) fn api_keys(tx: &Transaction<'_>, project_id: &str) -> Res<Vec<ApiKey>> {
+pub(crate) fn api_keys(tx: &Connection, project_id: &str) -> Res<Vec<ApiKey>> {
     all(tx, concat!(api_key_select!(), " WHERE project_id = ?1 ORDER BY created_at, id"), [project_id], |r| {
         api_key_row(r).map(|(k, _)| k)
     })
 }
 
-pub(crate) fn api_key_id_taken(tx: &Transaction<'_>, id: &str) -> Res<bool> {
+pub(crate) fn api_key_id_taken(tx: &Connection, id: &str) -> Res<bool> {
     Ok(cached(tx, "SELECT 1 FROM api_keys WHERE id = ?1", [id], |_| Ok(())).optional()?.is_some())
 }
 
-pub(crate) fn insert_api_key(tx: &Transaction<'_>, key: &ApiKey, hash: &[u8]) -> Res<()> {
+pub(crate) fn insert_api_key(tx: &Connection, key: &ApiKey, hash: &[u8]) -> Res<()> {
     exec(
         tx,
         "INSERT INTO api_keys (id, project_id, name, key_hash, scopes, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -416,17 +423,17 @@ pub(crate) fn insert_api_key(tx: &Transaction<'_>, key: &ApiKey, hash: &[u8]) ->
     Ok(())
 }
 
-pub(crate) fn set_api_key_scopes(tx: &Transaction<'_>, id: &str, scopes: &Scopes) -> Res<()> {
+pub(crate) fn set_api_key_scopes(tx: &Connection, id: &str, scopes: &Scopes) -> Res<()> {
     exec(tx, "UPDATE api_keys SET scopes = ?2 WHERE id = ?1", params![id, scopes.to_string()])?;
     Ok(())
 }
 
-pub(crate) fn delete_api_key(tx: &Transaction<'_>, id: &str) -> Res<bool> {
+pub(crate) fn delete_api_key(tx: &Connection, id: &str) -> Res<bool> {
     exec_one(tx, "DELETE FROM api_keys WHERE id = ?1", [id])
 }
 
 /// Records the keyed hash of the part of a key before its first `$`.
-pub(crate) fn set_api_key_prefix(tx: &Transaction<'_>, key_id: &str, prefix_hash: &[u8]) -> Res<()> {
+pub(crate) fn set_api_key_prefix(tx: &Connection, key_id: &str, prefix_hash: &[u8]) -> Res<()> {
     exec(
         tx,
         "INSERT INTO api_key_prefixes (key_id, prefix_hash) VALUES (?1, ?2) \
@@ -437,7 +444,7 @@ pub(crate) fn set_api_key_prefix(tx: &Transaction<'_>, key_id: &str, prefix_hash
 }
 
 /// Whether a live key's part before its first `$` has this hash.
-pub(crate) fn api_key_prefix_known(tx: &Transaction<'_>, prefix_hash: &[u8]) -> Res<bool> {
+pub(crate) fn api_key_prefix_known(tx: &Connection, prefix_hash: &[u8]) -> Res<bool> {
     Ok(cached(tx, "SELECT 1 FROM api_key_prefixes WHERE prefix_hash = ?1 LIMIT 1", [prefix_hash], |_| Ok(()))
         .optional()?
         .is_some())
@@ -446,7 +453,7 @@ pub(crate) fn api_key_prefix_known(tx: &Transaction<'_>, prefix_hash: &[u8]) -> 
 // Name templates.
 
 /// A project's instance name templates; empty when it has none.
-pub(crate) fn name_templates(tx: &Transaction<'_>, project_id: &str) -> Res<Vec<String>> {
+pub(crate) fn name_templates(tx: &Connection, project_id: &str) -> Res<Vec<String>> {
     let text: Option<String> =
         cached(tx, "SELECT templates FROM name_templates WHERE project_id = ?1", [project_id], |r| r.get(0))
             .optional()?;
@@ -458,7 +465,7 @@ pub(crate) fn name_templates(tx: &Transaction<'_>, project_id: &str) -> Res<Vec<
 }
 
 /// Replaces a project's name templates; an empty list removes them.
-pub(crate) fn set_name_templates(tx: &Transaction<'_>, project_id: &str, templates: &[String]) -> Res<()> {
+pub(crate) fn set_name_templates(tx: &Connection, project_id: &str, templates: &[String]) -> Res<()> {
     if templates.is_empty() {
         exec(tx, "DELETE FROM name_templates WHERE project_id = ?1", [project_id])?;
     } else {
@@ -476,12 +483,7 @@ pub(crate) fn set_name_templates(tx: &Transaction<'_>, project_id: &str, templat
 // Quotas and usage.
 
 /// GPUs of one model that a project holds in a data center.
-pub(crate) fn gpus_in_use(
-    tx: &Transaction<'_>,
-    project_id: &str,
-    data_center_id: &str,
-    gpu_model_id: &str,
-) -> Res<u32> {
+pub(crate) fn gpus_in_use(tx: &Connection, project_id: &str, data_center_id: &str, gpu_model_id: &str) -> Res<u32> {
     let used: i64 = cached(tx,
         "SELECT (SELECT COALESCE(SUM(gpus), 0) FROM vms
                  WHERE project_id = ?1 AND data_center_id = ?2 AND gpu_model_id = ?3 AND state != 'DELETING')
@@ -494,12 +496,7 @@ pub(crate) fn gpus_in_use(
     Ok(count(used))
 }
 
-pub(crate) fn quota(
-    tx: &Transaction<'_>,
-    project_id: &str,
-    data_center_id: &str,
-    gpu_model_id: &str,
-) -> Res<Option<Quota>> {
+pub(crate) fn quota(tx: &Connection, project_id: &str, data_center_id: &str, gpu_model_id: &str) -> Res<Option<Quota>> {
     let limit: Option<u32> = cached(
         tx,
         "SELECT gpu_limit FROM quotas WHERE project_id = ?1 AND data_center_id = ?2 AND gpu_model_id = ?3",
@@ -517,7 +514,7 @@ pub(crate) fn quota(
     }))
 }
 
-pub(crate) fn quotas(tx: &Transaction<'_>, project_id: &str) -> Res<Vec<Quota>> {
+pub(crate) fn quotas(tx: &Connection, project_id: &str) -> Res<Vec<Quota>> {
     let keys: Vec<(String, String)> = all(
         tx,
         "SELECT data_center_id, gpu_model_id FROM quotas WHERE project_id = ?1 ORDER BY data_center_id, gpu_model_id",
@@ -532,7 +529,7 @@ pub(crate) fn quotas(tx: &Transaction<'_>, project_id: &str) -> Res<Vec<Quota>> 
 }
 
 pub(crate) fn set_quota(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     project_id: &str,
     data_center_id: &str,
     gpu_model_id: &str,
@@ -547,7 +544,7 @@ pub(crate) fn set_quota(
 }
 
 pub(crate) fn set_quota_if_absent(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     project_id: &str,
     data_center_id: &str,
     gpu_model_id: &str,
@@ -561,12 +558,7 @@ pub(crate) fn set_quota_if_absent(
     Ok(())
 }
 
-pub(crate) fn delete_quota(
-    tx: &Transaction<'_>,
-    project_id: &str,
-    data_center_id: &str,
-    gpu_model_id: &str,
-) -> Res<bool> {
+pub(crate) fn delete_quota(tx: &Connection, project_id: &str, data_center_id: &str, gpu_model_id: &str) -> Res<bool> {
     exec_one(
         tx,
         "DELETE FROM quotas WHERE project_id = ?1 AND data_center_id = ?2 AND gpu_model_id = ?3",
@@ -583,7 +575,7 @@ macro_rules! vm_select {
         "SELECT v.project_id, v.id, v.name, v.data_center_id, v.machine_type_id, v.gpu_model_id,
     g.model_name, v.gpus, v.vcpus, v.memory_gib, m.cpu_model, v.boot_disk_id, v.boot_disk_size_gib, v.image_id,
     v.ssh_key_ids, v.metadata, v.internal_ip, v.external_ip, v.state, v.next_state, v.due_at, v.created_at,
-    v.updated_at, v.version
+    v.updated_at, v.version, v.seq
     FROM vms v
     JOIN machine_types m ON m.data_center_id = v.data_center_id AND m.id = v.machine_type_id
     LEFT JOIN gpu_models g ON g.id = v.gpu_model_id"
@@ -618,20 +610,26 @@ fn vm_row(row: &Row<'_>) -> rusqlite::Result<Vm> {
     })
 }
 
-pub(crate) fn vm(tx: &Transaction<'_>, project_id: &str, id: &str) -> Res<Option<Vm>> {
+pub(crate) fn vm(tx: &Connection, project_id: &str, id: &str) -> Res<Option<Vm>> {
     one(tx, concat!(vm_select!(), " WHERE v.project_id = ?1 AND v.id = ?2"), [project_id, id], vm_row)
 }
 
-pub(crate) fn vms(tx: &Transaction<'_>, project_id: &str) -> Res<Vec<Vm>> {
-    all(tx, concat!(vm_select!(), " WHERE v.project_id = ?1 ORDER BY v.seq"), [project_id], vm_row)
+/// The project's VMs in the order they were made. They are sorted here
+/// rather than by SQLite, which would copy every row through a sorter.
+pub(crate) fn vms(tx: &Connection, project_id: &str) -> Res<Vec<Vm>> {
+    let mut vms = all(tx, concat!(vm_select!(), " WHERE v.project_id = ?1"), [project_id], |row| {
+        Ok((row.get::<_, i64>(24)?, vm_row(row)?))
+    })?;
+    vms.sort_unstable_by_key(|(seq, _)| *seq);
+    Ok(vms.into_iter().map(|(_, vm)| vm).collect())
 }
 
 /// The next VM sequence number, which the addresses are made from.
-pub(crate) fn next_vm_seq(tx: &Transaction<'_>) -> Res<i64> {
+pub(crate) fn next_vm_seq(tx: &Connection) -> Res<i64> {
     Ok(cached(tx, "SELECT COALESCE(MAX(seq), 0) + 1 FROM vms", [], |r| r.get(0))?)
 }
 
-pub(crate) fn insert_vm(tx: &Transaction<'_>, vm: &Vm, seq: i64) -> Res<()> {
+pub(crate) fn insert_vm(tx: &Connection, vm: &Vm, seq: i64) -> Res<()> {
     let (next, due) = pending_values(&vm.pending);
     exec(tx,
         "INSERT INTO vms (project_id, id, seq, name, data_center_id, machine_type_id, gpu_model_id, gpus, vcpus,
@@ -668,7 +666,7 @@ pub(crate) fn insert_vm(tx: &Transaction<'_>, vm: &Vm, seq: i64) -> Res<()> {
 }
 
 /// Writes a changed VM, raising its version and stamping `updated_at`.
-pub(crate) fn save_vm(tx: &Transaction<'_>, vm: &mut Vm, now: Timestamp) -> Res<()> {
+pub(crate) fn save_vm(tx: &Connection, vm: &mut Vm, now: Timestamp) -> Res<()> {
     vm.version += 1;
     vm.updated_at = now;
     let (next, due) = pending_values(&vm.pending);
@@ -701,7 +699,7 @@ pub(crate) fn save_vm(tx: &Transaction<'_>, vm: &mut Vm, now: Timestamp) -> Res<
 macro_rules! disk_select {
     () => {
         "SELECT project_id, id, name, data_center_id, size_gib, storage_class, disk_type, image_id,
-    vm_id, attach_mode, attached_at, state, next_state, due_at, created_at, updated_at, version FROM disks"
+    vm_id, attach_mode, attached_at, state, next_state, due_at, created_at, updated_at, version, rowid FROM disks"
     };
 }
 
@@ -731,11 +729,11 @@ fn disk_row(row: &Row<'_>) -> rusqlite::Result<Disk> {
     })
 }
 
-pub(crate) fn disk(tx: &Transaction<'_>, project_id: &str, id: &str) -> Res<Option<Disk>> {
+pub(crate) fn disk(tx: &Connection, project_id: &str, id: &str) -> Res<Option<Disk>> {
     one(tx, concat!(disk_select!(), " WHERE project_id = ?1 AND id = ?2"), [project_id, id], disk_row)
 }
 
-pub(crate) fn disks(tx: &Transaction<'_>, project_id: &str, data_center_id: Option<&str>) -> Res<Vec<Disk>> {
+pub(crate) fn disks(tx: &Connection, project_id: &str, data_center_id: Option<&str>) -> Res<Vec<Disk>> {
     all(
         tx,
         concat!(disk_select!(), " WHERE project_id = ?1 AND (?2 IS NULL OR data_center_id = ?2) ORDER BY rowid"),
@@ -744,7 +742,7 @@ pub(crate) fn disks(tx: &Transaction<'_>, project_id: &str, data_center_id: Opti
     )
 }
 
-pub(crate) fn disks_of_vm(tx: &Transaction<'_>, project_id: &str, vm_id: &str) -> Res<Vec<Disk>> {
+pub(crate) fn disks_of_vm(tx: &Connection, project_id: &str, vm_id: &str) -> Res<Vec<Disk>> {
     all(
         tx,
         concat!(
@@ -758,16 +756,17 @@ pub(crate) fn disks_of_vm(tx: &Transaction<'_>, project_id: &str, vm_id: &str) -
 
 /// Every disk of the project attached to a VM, oldest first: a VM list's
 /// disks in one indexed query (added for the CUDO surface's VM list).
-pub(crate) fn attached_disks(tx: &Transaction<'_>, project_id: &str) -> Res<Vec<Disk>> {
-    all(
-        tx,
-        concat!(disk_select!(), " WHERE project_id = ?1 AND vm_id IS NOT NULL ORDER BY rowid"),
-        [project_id],
-        disk_row,
-    )
+pub(crate) fn attached_disks(tx: &Connection, project_id: &str) -> Res<Vec<Disk>> {
+    // Sorted here, as `vms` is.
+    let mut disks =
+        all(tx, concat!(disk_select!(), " WHERE project_id = ?1 AND vm_id IS NOT NULL"), [project_id], |row| {
+            Ok((row.get::<_, i64>(17)?, disk_row(row)?))
+        })?;
+    disks.sort_unstable_by_key(|(rowid, _)| *rowid);
+    Ok(disks.into_iter().map(|(_, disk)| disk).collect())
 }
 
-pub(crate) fn insert_disk(tx: &Transaction<'_>, disk: &Disk) -> Res<()> {
+pub(crate) fn insert_disk(tx: &Connection, disk: &Disk) -> Res<()> {
     let (next, due) = pending_values(&disk.pending);
     let attachment = disk.attachment.as_ref();
     exec(
@@ -799,7 +798,7 @@ pub(crate) fn insert_disk(tx: &Transaction<'_>, disk: &Disk) -> Res<()> {
 }
 
 /// Writes a changed disk, raising its version and stamping `updated_at`.
-pub(crate) fn save_disk(tx: &Transaction<'_>, disk: &mut Disk, now: Timestamp) -> Res<()> {
+pub(crate) fn save_disk(tx: &Connection, disk: &mut Disk, now: Timestamp) -> Res<()> {
     disk.version += 1;
     disk.updated_at = now;
     let (next, due) = pending_values(&disk.pending);
@@ -852,15 +851,15 @@ fn cluster_row(row: &Row<'_>) -> rusqlite::Result<Cluster> {
     })
 }
 
-pub(crate) fn cluster(tx: &Transaction<'_>, project_id: &str, id: &str) -> Res<Option<Cluster>> {
+pub(crate) fn cluster(tx: &Connection, project_id: &str, id: &str) -> Res<Option<Cluster>> {
     one(tx, concat!(cluster_select!(), " WHERE project_id = ?1 AND id = ?2"), [project_id, id], cluster_row)
 }
 
-pub(crate) fn clusters(tx: &Transaction<'_>, project_id: &str) -> Res<Vec<Cluster>> {
+pub(crate) fn clusters(tx: &Connection, project_id: &str) -> Res<Vec<Cluster>> {
     all(tx, concat!(cluster_select!(), " WHERE project_id = ?1 ORDER BY rowid"), [project_id], cluster_row)
 }
 
-pub(crate) fn insert_cluster(tx: &Transaction<'_>, cluster: &Cluster) -> Res<()> {
+pub(crate) fn insert_cluster(tx: &Connection, cluster: &Cluster) -> Res<()> {
     let (next, due) = pending_values(&cluster.pending);
     exec(
         tx,
@@ -885,7 +884,7 @@ pub(crate) fn insert_cluster(tx: &Transaction<'_>, cluster: &Cluster) -> Res<()>
 }
 
 /// Writes a changed cluster, raising its version and stamping `updated_at`.
-pub(crate) fn save_cluster(tx: &Transaction<'_>, cluster: &mut Cluster, now: Timestamp) -> Res<()> {
+pub(crate) fn save_cluster(tx: &Connection, cluster: &mut Cluster, now: Timestamp) -> Res<()> {
     cluster.version += 1;
     cluster.updated_at = now;
     let (next, due) = pending_values(&cluster.pending);
@@ -928,15 +927,15 @@ fn ssh_key_row(row: &Row<'_>) -> rusqlite::Result<SshKey> {
     })
 }
 
-pub(crate) fn ssh_key(tx: &Transaction<'_>, project_id: &str, id: &str) -> Res<Option<SshKey>> {
+pub(crate) fn ssh_key(tx: &Connection, project_id: &str, id: &str) -> Res<Option<SshKey>> {
     one(tx, concat!(ssh_key_select!(), " WHERE project_id = ?1 AND id = ?2"), [project_id, id], ssh_key_row)
 }
 
-pub(crate) fn ssh_key_by_id(tx: &Transaction<'_>, id: &str) -> Res<Option<SshKey>> {
+pub(crate) fn ssh_key_by_id(tx: &Connection, id: &str) -> Res<Option<SshKey>> {
     one(tx, concat!(ssh_key_select!(), " WHERE id = ?1"), [id], ssh_key_row)
 }
 
-pub(crate) fn ssh_key_by_fingerprint(tx: &Transaction<'_>, project_id: &str, fingerprint: &str) -> Res<Option<SshKey>> {
+pub(crate) fn ssh_key_by_fingerprint(tx: &Connection, project_id: &str, fingerprint: &str) -> Res<Option<SshKey>> {
     one(
         tx,
         concat!(ssh_key_select!(), " WHERE project_id = ?1 AND fingerprint = ?2"),
@@ -945,11 +944,11 @@ pub(crate) fn ssh_key_by_fingerprint(tx: &Transaction<'_>, project_id: &str, fin
     )
 }
 
-pub(crate) fn ssh_keys(tx: &Transaction<'_>, project_id: &str) -> Res<Vec<SshKey>> {
+pub(crate) fn ssh_keys(tx: &Connection, project_id: &str) -> Res<Vec<SshKey>> {
     all(tx, concat!(ssh_key_select!(), " WHERE project_id = ?1 ORDER BY created_at, rowid"), [project_id], ssh_key_row)
 }
 
-pub(crate) fn insert_ssh_key(tx: &Transaction<'_>, key: &SshKey) -> Res<()> {
+pub(crate) fn insert_ssh_key(tx: &Connection, key: &SshKey) -> Res<()> {
     exec(
         tx,
         "INSERT INTO ssh_keys (id, project_id, name, public_key, fingerprint, key_type, comment, created_at)
@@ -968,7 +967,7 @@ pub(crate) fn insert_ssh_key(tx: &Transaction<'_>, key: &SshKey) -> Res<()> {
     Ok(())
 }
 
-pub(crate) fn delete_ssh_key(tx: &Transaction<'_>, project_id: &str, id: &str) -> Res<bool> {
+pub(crate) fn delete_ssh_key(tx: &Connection, project_id: &str, id: &str) -> Res<bool> {
     exec_one(tx, "DELETE FROM ssh_keys WHERE project_id = ?1 AND id = ?2", [project_id, id])
 }
 
@@ -999,15 +998,15 @@ fn image_row(row: &Row<'_>) -> rusqlite::Result<Image> {
     })
 }
 
-pub(crate) fn image(tx: &Transaction<'_>, project_id: &str, id: &str) -> Res<Option<Image>> {
+pub(crate) fn image(tx: &Connection, project_id: &str, id: &str) -> Res<Option<Image>> {
     one(tx, concat!(image_select!(), " WHERE project_id = ?1 AND id = ?2"), [project_id, id], image_row)
 }
 
-pub(crate) fn images(tx: &Transaction<'_>, project_id: &str) -> Res<Vec<Image>> {
+pub(crate) fn images(tx: &Connection, project_id: &str) -> Res<Vec<Image>> {
     all(tx, concat!(image_select!(), " WHERE project_id = ?1 ORDER BY rowid"), [project_id], image_row)
 }
 
-pub(crate) fn insert_image(tx: &Transaction<'_>, image: &Image) -> Res<()> {
+pub(crate) fn insert_image(tx: &Connection, image: &Image) -> Res<()> {
     let (next, due) = pending_values(&image.pending);
     exec(
         tx,
@@ -1034,7 +1033,7 @@ pub(crate) fn insert_image(tx: &Transaction<'_>, image: &Image) -> Res<()> {
 }
 
 /// Writes a changed image, raising its version and stamping `updated_at`.
-pub(crate) fn save_image(tx: &Transaction<'_>, image: &mut Image, now: Timestamp) -> Res<()> {
+pub(crate) fn save_image(tx: &Connection, image: &mut Image, now: Timestamp) -> Res<()> {
     image.version += 1;
     image.updated_at = now;
     let (next, due) = pending_values(&image.pending);
@@ -1110,11 +1109,11 @@ fn decode_status(json: &str) -> Status {
     canon::decode(http_status, &http::HeaderMap::new(), json.as_bytes()).status
 }
 
-pub(crate) fn operation(tx: &Transaction<'_>, id: &str) -> Res<Option<Operation>> {
+pub(crate) fn operation(tx: &Connection, id: &str) -> Res<Option<Operation>> {
     one(tx, concat!(operation_select!(), " WHERE id = ?1"), [id], operation_row)
 }
 
-pub(crate) fn operations(tx: &Transaction<'_>, project_id: &str) -> Res<Vec<Operation>> {
+pub(crate) fn operations(tx: &Connection, project_id: &str) -> Res<Vec<Operation>> {
     all(
         tx,
         concat!(operation_select!(), " WHERE project_id = ?1 ORDER BY created_at, rowid"),
@@ -1123,11 +1122,11 @@ pub(crate) fn operations(tx: &Transaction<'_>, project_id: &str) -> Res<Vec<Oper
     )
 }
 
-fn open_operations(tx: &Transaction<'_>) -> Res<Vec<Operation>> {
+fn open_operations(tx: &Connection) -> Res<Vec<Operation>> {
     all(tx, concat!(operation_select!(), " WHERE state IN ('PENDING', 'RUNNING') ORDER BY rowid"), [], operation_row)
 }
 
-pub(crate) fn insert_operation(tx: &Transaction<'_>, op: &Operation) -> Res<()> {
+pub(crate) fn insert_operation(tx: &Connection, op: &Operation) -> Res<()> {
     let stored: Vec<StoredRef> =
         op.resources.iter().map(|r| StoredRef { kind: r.kind.as_str().to_owned(), id: r.id.clone() }).collect();
     exec(
@@ -1154,7 +1153,7 @@ pub(crate) fn insert_operation(tx: &Transaction<'_>, op: &Operation) -> Res<()> 
 
 /// Writes a changed operation, raising its version; `updated_at` is the
 /// caller's.
-pub(crate) fn save_operation(tx: &Transaction<'_>, op: &mut Operation) -> Res<()> {
+pub(crate) fn save_operation(tx: &Connection, op: &mut Operation) -> Res<()> {
     op.version += 1;
     exec(
         tx,
@@ -1259,7 +1258,7 @@ pub(crate) struct StateRow {
     pub(crate) updated_at: i64,
 }
 
-pub(crate) fn state_row(tx: &Transaction<'_>, kind: ResourceKind, project_id: &str, id: &str) -> Res<Option<StateRow>> {
+pub(crate) fn state_row(tx: &Connection, kind: ResourceKind, project_id: &str, id: &str) -> Res<Option<StateRow>> {
     let Some(table) = stateful(kind) else { return Ok(None) };
     one(tx, table.state_row, [project_id, id], |r| {
         Ok(StateRow { state: r.get(0)?, next_state: r.get(1)?, due_at: r.get(2)?, updated_at: r.get(3)? })
@@ -1268,20 +1267,14 @@ pub(crate) fn state_row(tx: &Transaction<'_>, kind: ResourceKind, project_id: &s
 
 /// Makes a pending transition due now (an admin's "advance"). False when
 /// there is none.
-pub(crate) fn make_due(
-    tx: &Transaction<'_>,
-    kind: ResourceKind,
-    project_id: &str,
-    id: &str,
-    now: Timestamp,
-) -> Res<bool> {
+pub(crate) fn make_due(tx: &Connection, kind: ResourceKind, project_id: &str, id: &str, now: Timestamp) -> Res<bool> {
     let Some(table) = stateful(kind) else { return Ok(false) };
     exec_one(tx, table.make_due, params![project_id, id, now.as_millis()])
 }
 
 /// Sets a state outright, ending any transition (an admin's "set state").
 pub(crate) fn force_state(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     kind: ResourceKind,
     project_id: &str,
     id: &str,
@@ -1294,7 +1287,7 @@ pub(crate) fn force_state(
 
 /// Removes a resource and what goes with it (a VM's boot disk; a VM's
 /// other disks are detached).
-fn remove(tx: &Transaction<'_>, kind: ResourceKind, project_id: &str, id: &str) -> Res<()> {
+fn remove(tx: &Connection, kind: ResourceKind, project_id: &str, id: &str) -> Res<()> {
     if kind == ResourceKind::Vm {
         exec(
             tx,
@@ -1346,14 +1339,14 @@ pub(crate) fn due_from(tx: &Connection) -> Res<i64> {
 
 /// Applies every transition due at `now` and finishes the operations that
 /// are done.
-pub(crate) fn settle(tx: &Transaction<'_>, now: Timestamp, errors: &Errors) -> Res<TickReport> {
+pub(crate) fn settle(tx: &Connection, now: Timestamp, errors: &Errors) -> Res<TickReport> {
     settle_and_look_ahead(tx, now, errors).map(|(report, _)| report)
 }
 
 /// [`settle`], and then [`due_from`]: when the next settle could have
 /// anything to do. The common case, nothing due and no operation open,
 /// costs one indexed query.
-pub(crate) fn settle_and_look_ahead(tx: &Transaction<'_>, now: Timestamp, errors: &Errors) -> Res<(TickReport, i64)> {
+pub(crate) fn settle_and_look_ahead(tx: &Connection, now: Timestamp, errors: &Errors) -> Res<(TickReport, i64)> {
     let due = due_from(tx)?;
     if now.as_millis() < due {
         return Ok((TickReport::default(), due));
@@ -1362,7 +1355,7 @@ pub(crate) fn settle_and_look_ahead(tx: &Transaction<'_>, now: Timestamp, errors
     Ok((report, due_from(tx)?))
 }
 
-fn apply_due(tx: &Transaction<'_>, now: Timestamp, errors: &Errors) -> Res<TickReport> {
+fn apply_due(tx: &Connection, now: Timestamp, errors: &Errors) -> Res<TickReport> {
     let mut report = TickReport::default();
     // Deadlines first: a resource due after its operation's deadline fails
     // at the deadline, even when `now` is past both.
@@ -1419,12 +1412,7 @@ fn apply_due(tx: &Transaction<'_>, now: Timestamp, errors: &Errors) -> Res<TickR
 
 /// Brings an open operation's state in line with its resources. True when
 /// it changed.
-pub(crate) fn evaluate_operation(
-    tx: &Transaction<'_>,
-    op: &mut Operation,
-    now: Timestamp,
-    errors: &Errors,
-) -> Res<bool> {
+pub(crate) fn evaluate_operation(tx: &Connection, op: &mut Operation, now: Timestamp, errors: &Errors) -> Res<bool> {
     let mut settled = true;
     let mut scheduled = false;
     let mut removed = false;

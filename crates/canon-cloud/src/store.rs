@@ -43,6 +43,15 @@
 //! transaction rolls back, or when a file store was changed by another
 //! connection (`PRAGMA data_version`): when unsure, settle.
 //!
+//! # What was read of the API keys
+//!
+//! The [`Cloud`](crate::Cloud) keeps the keys it verified in memory, each
+//! with the store's *key generation* at which it was read. Temporary
+//! triggers move the generation on at every write to the table of keys,
+//! and a file store moves it on when another connection changed the file;
+//! a key revoked or changed, through whichever connection, is therefore
+//! refused or read again on the next request.
+//!
 //! # Schema
 //!
 //! The schema is created and migrated when the store is opened, tracked by
@@ -51,12 +60,12 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use rusqlite::functions::FunctionFlags;
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::{Connection, TransactionBehavior};
 
 use crate::clock::Timestamp;
 use crate::repo::Res;
@@ -66,6 +75,7 @@ pub struct Store {
     connection: Mutex<Open>,
     path: Option<PathBuf>,
     due: Arc<DueBound>,
+    keys: Arc<AtomicU64>,
 }
 
 /// The connection, and the last `PRAGMA data_version` it read (file
@@ -109,6 +119,17 @@ impl DueBound {
 
 /// The function the triggers call.
 const DUE_FUNCTION: &str = "canon_due_from";
+
+/// The function the triggers on API keys call.
+const KEYS_FUNCTION: &str = "canon_keys_changed";
+
+/// The triggers that move the key generation on at every write to the
+/// table of API keys (cascades from a deleted project included).
+const KEY_TRIGGERS: &str = "
+CREATE TEMP TRIGGER canon_keys_insert AFTER INSERT ON main.api_keys BEGIN SELECT canon_keys_changed(); END;
+CREATE TEMP TRIGGER canon_keys_update AFTER UPDATE ON main.api_keys BEGIN SELECT canon_keys_changed(); END;
+CREATE TEMP TRIGGER canon_keys_delete AFTER DELETE ON main.api_keys BEGIN SELECT canon_keys_changed(); END;
+";
 
 /// For each table of resources with states, the triggers that lower the
 /// bound to a due time given to a row.
@@ -426,11 +447,20 @@ impl Store {
             })
             .map_err(fail)?;
         connection.execute_batch(DUE_TRIGGERS).map_err(fail)?;
+        let keys = Arc::new(AtomicU64::new(0));
+        let changed = Arc::clone(&keys);
+        connection
+            .create_scalar_function(KEYS_FUNCTION, 0, FunctionFlags::SQLITE_UTF8, move |_| {
+                changed.fetch_add(1, Ordering::SeqCst);
+                Ok(0)
+            })
+            .map_err(fail)?;
+        connection.execute_batch(KEY_TRIGGERS).map_err(fail)?;
         let data_version = match path {
             Some(_) => Some(connection.query_row("PRAGMA data_version", [], |row| row.get(0)).map_err(fail)?),
             None => None,
         };
-        Ok(Store { connection: Mutex::new(Open { connection, data_version }), path, due })
+        Ok(Store { connection: Mutex::new(Open { connection, data_version }), path, due, keys })
     }
 
     /// The database file, or `None` in memory.
@@ -461,52 +491,107 @@ impl Store {
         &self.due
     }
 
+    /// The generation of the API keys: a number that changes whenever a
+    /// key may have been added, changed or removed, by this connection
+    /// (triggers on the table, whatever the statement) or, in a file, by
+    /// another one (`PRAGMA data_version`, read now). What was read of the
+    /// keys at one generation holds while it is current.
+    pub(crate) fn key_generation(&self) -> rusqlite::Result<u64> {
+        if self.path.is_some() {
+            let mut guard = self.lock();
+            let open = &mut *guard;
+            let version: i64 =
+                open.connection.prepare_cached("PRAGMA data_version")?.query_row([], |row| row.get(0))?;
+            if open.data_version != Some(version) {
+                self.changed_elsewhere();
+                open.data_version = Some(version);
+            }
+        }
+        Ok(self.keys.load(Ordering::SeqCst))
+    }
+
+    /// The generation of the API keys inside [`Store::write`], which has
+    /// already looked for other connections' changes.
+    pub(crate) fn key_generation_in_transaction(&self) -> u64 {
+        self.keys.load(Ordering::SeqCst)
+    }
+
+    /// Another connection changed the file: forget what this one keeps in
+    /// memory of it.
+    fn changed_elsewhere(&self) {
+        self.due.forget();
+        self.keys.fetch_add(1, Ordering::SeqCst);
+    }
+
     /// How a transaction begins. A file may have other connections (another
     /// process, a second store on the same path), so a transaction takes
     /// the write lock at once (`BEGIN IMMEDIATE`) rather than upgrade to
     /// it midway, which SQLite refuses when another connection wrote in
     /// between. A database in memory is this connection's alone: nothing
     /// can come between, and `BEGIN DEFERRED` does the same for less.
-    fn behavior(&self) -> TransactionBehavior {
+    fn begin(&self) -> &'static str {
         match self.path {
-            Some(_) => TransactionBehavior::Immediate,
-            None => TransactionBehavior::Deferred,
+            Some(_) => "BEGIN IMMEDIATE",
+            None => "BEGIN DEFERRED",
         }
     }
 
-    /// Runs `f` in one transaction (see [`Store::behavior`]), committed
-    /// when `f` returns `Ok` and rolled back otherwise (or when `f`
-    /// panics).
-    pub(crate) fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Res<T>) -> Res<T> {
+    /// Runs `f` in one transaction (see [`Store::begin`]), committed when
+    /// `f` returns `Ok` and rolled back otherwise (or when `f` panics).
+    ///
+    /// `BEGIN` and `COMMIT` run from the statement cache, as every other
+    /// statement does, so that a transaction parses no SQL.
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&Connection) -> Res<T>) -> Res<T> {
         let mut guard = self.lock();
         let open = &mut *guard;
         // Until the commit, a failure or a panic leaves the bound unknown:
         // a settle inside the transaction may have raised it for rows that
         // the rollback brings back.
         let forget = ForgetOnDrop(Some(&self.due));
-        let tx = open.connection.transaction_with_behavior(self.behavior())?;
+        let connection = &open.connection;
+        connection.prepare_cached(self.begin())?.execute([])?;
+        let rollback = RollbackOnDrop(Some(connection));
         // Another connection's commits change the data version this one
-        // reads (its own do not): the bound may then be stale.
+        // reads (its own do not): what this one keeps in memory may then
+        // be stale.
         let changed_elsewhere = match open.data_version {
             Some(seen) => {
-                let version: i64 = tx.prepare_cached("PRAGMA data_version")?.query_row([], |row| row.get(0))?;
+                let version: i64 = connection.prepare_cached("PRAGMA data_version")?.query_row([], |row| row.get(0))?;
                 (version != seen).then_some(version)
             }
             None => None,
         };
         if changed_elsewhere.is_some() {
-            self.due.forget();
+            self.changed_elsewhere();
         }
-        let value = f(&tx)?;
-        // Through the statement cache; the transaction's drop then finds
-        // the connection in autocommit mode and does nothing.
-        tx.prepare_cached("COMMIT")?.execute([])?;
-        drop(tx);
+        let value = f(connection)?;
+        connection.prepare_cached("COMMIT")?.execute([])?;
+        rollback.disarm();
         if changed_elsewhere.is_some() {
             open.data_version = changed_elsewhere;
         }
         forget.disarm();
         Ok(value)
+    }
+}
+
+/// Rolls back the open transaction when dropped armed: when the closure of
+/// [`Store::write`] failed or panicked, or its `COMMIT` failed.
+struct RollbackOnDrop<'a>(Option<&'a Connection>);
+
+impl RollbackOnDrop<'_> {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for RollbackOnDrop<'_> {
+    fn drop(&mut self) {
+        if let Some(connection) = self.0.filter(|c| !c.is_autocommit()) {
+            // Nothing more can be done if it fails: the next `BEGIN` then
+            // fails too, and says why.
+            let _ = connection.execute_batch("ROLLBACK");
+        }
     }
 }
 
@@ -557,6 +642,48 @@ mod tests {
         assert_eq!(version, MIGRATIONS.len());
         let fk: i64 = store.lock().connection.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
         assert_eq!(fk, 1);
+    }
+
+    #[test]
+    fn every_write_to_the_keys_moves_the_key_generation_on() {
+        let store = Store::in_memory().unwrap();
+        let setup =
+            "INSERT INTO projects (id, number, name, billing_account_id, created_at) VALUES ('p', 1, 'p', 'b', 0)";
+        store.write(|c| Ok(c.execute(setup, [])?)).unwrap();
+        let table = [
+            "INSERT INTO api_keys (id, project_id, name, key_hash, scopes, created_at) VALUES ('k', 'p', 'k', x'01', '', 0)",
+            "UPDATE api_keys SET scopes = 'read:disks'",
+            "INSERT OR REPLACE INTO api_keys (id, project_id, name, key_hash, scopes, created_at) VALUES ('k', 'p', 'k', x'01', '*', 0)",
+            "DELETE FROM projects WHERE id = 'p'",
+        ];
+        for sql in table {
+            let before = store.key_generation().unwrap();
+            store.write(|c| Ok(c.execute(sql, [])?)).unwrap();
+            assert!(store.key_generation().unwrap() > before, "{sql}");
+        }
+        // Nothing else does.
+        let before = store.key_generation().unwrap();
+        store.write(|c| Ok(c.execute("INSERT INTO settings (key, value) VALUES ('s', x'00')", [])?)).unwrap();
+        assert_eq!(store.key_generation().unwrap(), before);
+    }
+
+    #[test]
+    fn a_failed_transaction_is_rolled_back_and_the_next_one_begins() {
+        let store = Store::in_memory().unwrap();
+        let insert = "INSERT INTO settings (key, value) VALUES ('s', x'00')";
+        let failed = store.write(|c| {
+            c.execute(insert, [])?;
+            Err::<(), _>(crate::repo::Fail::Db(rusqlite::Error::QueryReturnedNoRows))
+        });
+        assert!(failed.is_err());
+        let count = |store: &Store| {
+            store.write(|c| {
+                Ok(c.query_row("SELECT COUNT(*) FROM settings WHERE key = 's'", [], |r| r.get::<_, i64>(0))?)
+            })
+        };
+        assert_eq!(count(&store).unwrap(), 0);
+        store.write(|c| Ok(c.execute(insert, [])?)).unwrap();
+        assert_eq!(count(&store).unwrap(), 1);
     }
 
     #[test]

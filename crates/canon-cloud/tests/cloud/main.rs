@@ -4,6 +4,7 @@ mod bootstrap;
 mod durability;
 mod errors;
 mod isolation;
+mod key_cache;
 mod lifecycle;
 mod limits;
 mod settling;

@@ -5,7 +5,7 @@
 
 use axum::extract::State;
 use canon_axum::ApiError;
-use canon_axum::extract::{Json, Path, Query};
+use canon_axum::extract::{Path, Query};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -14,8 +14,8 @@ use super::wire::{
     VmMachineTypeJson,
 };
 use super::{BearerKey, call_json};
-use crate::http::AppState;
 use crate::http::paging::{TokenPageQuery, by_token};
+use crate::http::{AppState, JsonBody};
 
 /// A page of projects.
 #[derive(Debug, Serialize, ToSchema)]
@@ -37,7 +37,7 @@ pub async fn list_projects(
     State(state): State<AppState>,
     key: BearerKey,
     Query(page): Query<TokenPageQuery>,
-) -> Result<Json<ListProjectsResponse>, ApiError> {
+) -> Result<JsonBody<ListProjectsResponse>, ApiError> {
     call_json(&state, key, move |cloud, who| {
         let page = by_token(cloud.list_projects(who)?, &page, cloud.errors())?;
         Ok(ListProjectsResponse {
@@ -57,7 +57,7 @@ pub async fn get_project(
     State(state): State<AppState>,
     key: BearerKey,
     Path(id): Path<String>,
-) -> Result<Json<ProjectJson>, ApiError> {
+) -> Result<JsonBody<ProjectJson>, ApiError> {
     call_json(&state, key, move |cloud, who| Ok(ProjectJson::from(cloud.get_project(who, &id)?))).await
 }
 
@@ -81,7 +81,7 @@ pub async fn list_data_centers(
     State(state): State<AppState>,
     key: BearerKey,
     Query(page): Query<TokenPageQuery>,
-) -> Result<Json<ListDataCentersResponse>, ApiError> {
+) -> Result<JsonBody<ListDataCentersResponse>, ApiError> {
     call_json(&state, key, move |cloud, who| {
         let page = by_token(cloud.list_data_centers(who)?, &page, cloud.errors())?;
         Ok(ListDataCentersResponse {
@@ -101,7 +101,7 @@ pub async fn get_data_center(
     State(state): State<AppState>,
     key: BearerKey,
     Path(id): Path<String>,
-) -> Result<Json<DataCenterJson>, ApiError> {
+) -> Result<JsonBody<DataCenterJson>, ApiError> {
     call_json(&state, key, move |cloud, who| Ok(DataCenterJson::from(&cloud.get_data_center(who, &id)?))).await
 }
 
@@ -122,7 +122,7 @@ pub async fn list_machine_types(
     State(state): State<AppState>,
     key: BearerKey,
     Path(data_center_id): Path<String>,
-) -> Result<Json<ListMachineTypesResponse>, ApiError> {
+) -> Result<JsonBody<ListMachineTypesResponse>, ApiError> {
     call_json(&state, key, move |cloud, who| {
         let types = cloud.list_machine_types(who, Some(&data_center_id))?;
         Ok(ListMachineTypesResponse { machine_types: types.iter().map(DataCenterMachineTypeJson::from).collect() })
@@ -140,7 +140,7 @@ pub async fn get_machine_type(
     State(state): State<AppState>,
     key: BearerKey,
     Path((data_center_id, machine_type)): Path<(String, String)>,
-) -> Result<Json<MachineTypeDetailJson>, ApiError> {
+) -> Result<JsonBody<MachineTypeDetailJson>, ApiError> {
     call_json(&state, key, move |cloud, who| {
         Ok(MachineTypeDetailJson::from(&cloud.get_machine_type(who, &data_center_id, &machine_type)?))
     })
@@ -176,7 +176,7 @@ pub async fn list_vm_data_centers(
     State(state): State<AppState>,
     key: BearerKey,
     Query(filter): Query<VmDataCenterQuery>,
-) -> Result<Json<ListVMDataCentersResponse>, ApiError> {
+) -> Result<JsonBody<ListVMDataCentersResponse>, ApiError> {
     call_json(&state, key, move |cloud, who| {
         let types = cloud.list_machine_types(who, None)?;
         let data_centers = cloud
@@ -209,7 +209,7 @@ pub struct ListVMMachineTypesResponse {
     pub machine_types: Vec<VmMachineTypeJson>,
 }
 
-async fn vm_machine_types(state: AppState, key: BearerKey) -> Result<Json<ListVMMachineTypesResponse>, ApiError> {
+async fn vm_machine_types(state: AppState, key: BearerKey) -> Result<JsonBody<ListVMMachineTypesResponse>, ApiError> {
     call_json(&state, key, move |cloud, who| {
         let max_disk = cloud.config().limits.max_disk_size_gib;
         let types = cloud.list_machine_types(who, None)?;
@@ -228,7 +228,7 @@ pub async fn list_vm_machine_types(
     State(state): State<AppState>,
     key: BearerKey,
     Query(_filter): Query<VmMachineTypeQuery>,
-) -> Result<Json<ListVMMachineTypesResponse>, ApiError> {
+) -> Result<JsonBody<ListVMMachineTypesResponse>, ApiError> {
     vm_machine_types(state, key).await
 }
 
@@ -241,7 +241,7 @@ pub async fn list_vm_machine_types_2(
     State(state): State<AppState>,
     key: BearerKey,
     Query(_filter): Query<VmMachineTypeQuery>,
-) -> Result<Json<ListVMMachineTypesResponse>, ApiError> {
+) -> Result<JsonBody<ListVMMachineTypesResponse>, ApiError> {
     vm_machine_types(state, key).await
 }
 
@@ -257,7 +257,7 @@ pub async fn get_vm_machine_type(
     key: BearerKey,
     Path((data_center_id, machine_type)): Path<(String, String)>,
     Query(_filter): Query<VmMachineTypeQuery>,
-) -> Result<Json<VmMachineTypeJson>, ApiError> {
+) -> Result<JsonBody<VmMachineTypeJson>, ApiError> {
     call_json(&state, key, move |cloud, who| {
         let mt = cloud.get_machine_type(who, &data_center_id, &machine_type)?;
         Ok(VmMachineTypeJson::new(&mt, cloud.config().limits.max_disk_size_gib))
@@ -279,7 +279,7 @@ pub struct ListVMGpuModelsResponse {
 pub async fn list_gpu_models(
     State(state): State<AppState>,
     key: BearerKey,
-) -> Result<Json<ListVMGpuModelsResponse>, ApiError> {
+) -> Result<JsonBody<ListVMGpuModelsResponse>, ApiError> {
     call_json(&state, key, move |cloud, who| {
         Ok(ListVMGpuModelsResponse {
             gpu_models: cloud.list_gpu_models(who)?.into_iter().map(GpuModelJson::from).collect(),

@@ -11,8 +11,8 @@ use utoipa::ToSchema;
 
 use super::wire::{ClusterJson, Empty};
 use super::{BearerKey, IfMatch, RawBody, call, call_json, fields, with_etag};
-use crate::http::AppState;
 use crate::http::paging::{NumberPageQuery, by_number};
+use crate::http::{AppState, JsonBody};
 use crate::model::CreateCluster;
 
 /// What `POST /v1/projects/{projectId}/clusters` takes (CUDO's other
@@ -42,7 +42,7 @@ pub async fn create_cluster(
     key: BearerKey,
     Path(project_id): Path<String>,
     Json(body): RawBody,
-) -> Result<Json<ClusterJson>, ApiError> {
+) -> Result<JsonBody<ClusterJson>, ApiError> {
     call_json(&state, key, move |cloud, who| {
         let body: CreateClusterBody = fields(&body)?;
         let request = CreateCluster {
@@ -79,7 +79,7 @@ pub async fn list_clusters(
     key: BearerKey,
     Path(project_id): Path<String>,
     Query(page): Query<NumberPageQuery>,
-) -> Result<Json<ListClustersResponse>, ApiError> {
+) -> Result<JsonBody<ListClustersResponse>, ApiError> {
     call_json(&state, key, move |cloud, who| {
         let page = by_number(cloud.list_clusters(who, &project_id)?, &page, cloud.errors())?;
         Ok(ListClustersResponse {
@@ -151,7 +151,7 @@ pub async fn update_cluster(
     if_match: IfMatch,
     Path(path): Path<ClusterPath>,
     Json(body): RawBody,
-) -> Result<Json<ClusterJson>, ApiError> {
+) -> Result<JsonBody<ClusterJson>, ApiError> {
     call_json(&state, key, move |cloud, who| {
         let body: UpdateClusterBody = fields(&body)?;
         let given = |value: &Option<String>| value.clone().filter(|v| !v.is_empty());
@@ -185,7 +185,7 @@ pub async fn delete_cluster(
     key: BearerKey,
     if_match: IfMatch,
     Path(path): Path<ClusterPath>,
-) -> Result<Json<Empty>, ApiError> {
+) -> Result<JsonBody<Empty>, ApiError> {
     call_json(&state, key, move |cloud, who| {
         cloud.delete_cluster(who, &path.project_id, &path.id, if_match.0.as_deref()).map(|_| Empty {})
     })

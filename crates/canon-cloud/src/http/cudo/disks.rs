@@ -16,8 +16,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::wire::{DiskJson, Empty};
 use super::{BearerKey, IfMatch, RawBody, call, call_json, fields, rename_field, with_etag};
-use crate::http::AppState;
 use crate::http::paging::{NumberPageQuery, by_number};
+use crate::http::{AppState, JsonBody};
 use crate::model::{AttachMode, CreateDisk};
 
 /// The disk of the SDK's create body.
@@ -120,7 +120,7 @@ pub async fn create_disk(
     key: BearerKey,
     Path(project_id): Path<String>,
     Json(body): RawBody,
-) -> Result<Json<Empty>, ApiError> {
+) -> Result<JsonBody<Empty>, ApiError> {
     call_json(&state, key, move |cloud, who| {
         let body: CreateStorageDiskBody = fields(&body)?;
         let (request, size_field) =
@@ -165,7 +165,7 @@ pub async fn list_disks(
     Path(project_id): Path<String>,
     Query(page): Query<NumberPageQuery>,
     Query(filter): Query<ListDisksQuery>,
-) -> Result<Json<ListDisksResponse>, ApiError> {
+) -> Result<JsonBody<ListDisksResponse>, ApiError> {
     call_json(&state, key, move |cloud, who| {
         let data_center = filter.data_center_id.as_deref().filter(|dc| !dc.is_empty());
         let page = by_number(cloud.list_disks(who, &project_id, data_center)?, &page, cloud.errors())?;
@@ -226,7 +226,7 @@ pub async fn delete_disk(
     key: BearerKey,
     if_match: IfMatch,
     Path(path): Path<DiskPath>,
-) -> Result<Json<Empty>, ApiError> {
+) -> Result<JsonBody<Empty>, ApiError> {
     call_json(&state, key, move |cloud, who| {
         cloud.delete_disk(who, &path.project_id, &path.id, if_match.0.as_deref()).map(|_| Empty {})
     })
@@ -262,7 +262,7 @@ pub async fn attach_disk(
     if_match: IfMatch,
     Path(path): Path<DiskPath>,
     Query(query): Query<AttachQuery>,
-) -> Result<Json<Empty>, ApiError> {
+) -> Result<JsonBody<Empty>, ApiError> {
     call_json(&state, key, move |cloud, who| {
         let Some(vm_id) = query.vm_id.filter(|id| !id.is_empty()) else {
             return Err(cloud.errors().invalid_field("vmId", "This value is required."));
@@ -293,7 +293,7 @@ pub async fn detach_disk(
     key: BearerKey,
     if_match: IfMatch,
     Path(path): Path<DiskPath>,
-) -> Result<Json<Empty>, ApiError> {
+) -> Result<JsonBody<Empty>, ApiError> {
     call_json(&state, key, move |cloud, who| {
         cloud.detach_disk(who, &path.project_id, &path.id, if_match.0.as_deref()).map(|_| Empty {})
     })

@@ -53,7 +53,7 @@ use http::request::Parts;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
-use super::{AppState, on_store};
+use super::{AppState, JsonBody, on_store};
 use crate::Cloud;
 use crate::auth::Principal;
 
@@ -183,16 +183,12 @@ where
 }
 
 /// [`call`], answering with the value as JSON.
-pub(crate) async fn call_json<T, F>(
-    state: &AppState,
-    key: BearerKey,
-    f: F,
-) -> Result<canon_axum::extract::Json<T>, ApiError>
+pub(crate) async fn call_json<T, F>(state: &AppState, key: BearerKey, f: F) -> Result<JsonBody<T>, ApiError>
 where
     F: FnOnce(&Cloud, &Principal) -> Result<T, Status> + Send + 'static,
     T: Send + 'static,
 {
-    call(state, key, f).await.map(canon_axum::extract::Json)
+    call(state, key, f).await.map(JsonBody)
 }
 
 /// A domain error as this surface sends it: a resource in the wrong state
@@ -244,7 +240,7 @@ pub fn rename_field(mut status: Status, from: &str, to: &str) -> Status {
 /// A JSON response with an `ETag`.
 pub(crate) fn with_etag<T: serde::Serialize>(body: T, etag: &str) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let mut response = canon_axum::extract::Json(body).into_response();
+    let mut response = JsonBody(body).into_response();
     if let Ok(value) = HeaderValue::from_str(etag) {
         response.headers_mut().insert(ETAG, value);
     }

@@ -12,28 +12,109 @@
 //! | disk storage, per GiB | 0.00012 |
 //! | IPv4 address | 0.005 |
 
-use serde::Serialize;
+use serde::ser::{Serialize, SerializeStruct, Serializer};
 use utoipa::ToSchema;
 
 /// A price or amount as CUDO writes it (google.type.Decimal): a decimal
 /// string, `{"value": "0.003"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+///
+/// It keeps the amount in micro-units and writes its digits only when it
+/// is serialised, so that a response with many prices allocates none.
+///
+/// ```
+/// use canon_cloud::http::cudo::pricing::Decimal;
+///
+/// let price = Decimal::from_micros(1_500_000);
+/// assert_eq!(price.value(), "1.5");
+/// assert_eq!(serde_json::to_string(&price).unwrap(), r#"{"value":"1.5"}"#);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Decimal {
+    micros: u64,
+}
+
+// What the OpenAPI document shows of a `Decimal`: the shape it is
+// serialised in. Its doc comment is the schema's description.
+/// A price or amount as CUDO writes it (google.type.Decimal): a decimal
+/// string, `{"value": "0.003"}`.
+#[derive(ToSchema)]
+#[schema(as = Decimal)]
+#[allow(dead_code, reason = "only its schema is used")]
+struct DecimalSchema {
     /// The decimal value, as a string.
     #[schema(example = "0.003")]
-    pub value: String,
+    value: String,
 }
+
+impl utoipa::PartialSchema for Decimal {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        DecimalSchema::schema()
+    }
+}
+
+impl ToSchema for Decimal {
+    fn name() -> std::borrow::Cow<'static, str> {
+        DecimalSchema::name()
+    }
+}
+
+/// The longest text of a `u64` of micro-units: 14 digits, a point and 6
+/// digits.
+const DECIMAL_TEXT: usize = 21;
 
 impl Decimal {
     /// The decimal of an amount in micro-units, without trailing zeros.
-    pub fn from_micros(micros: u64) -> Decimal {
-        let (whole, fraction) = (micros / 1_000_000, micros % 1_000_000);
-        let value = if fraction == 0 {
-            whole.to_string()
-        } else {
-            format!("{whole}.{fraction:06}").trim_end_matches('0').to_owned()
-        };
-        Decimal { value }
+    pub const fn from_micros(micros: u64) -> Decimal {
+        Decimal { micros }
+    }
+
+    /// The amount in micro-units.
+    pub const fn micros(self) -> u64 {
+        self.micros
+    }
+
+    /// The decimal text: `0.003`, `1.5`, `12`.
+    pub fn value(self) -> String {
+        let mut buffer = [0; DECIMAL_TEXT];
+        self.write(&mut buffer).to_owned()
+    }
+
+    /// Writes the text into `buffer` (from its end) and returns it.
+    fn write(self, buffer: &mut [u8; DECIMAL_TEXT]) -> &str {
+        let (mut whole, mut fraction) = (self.micros / 1_000_000, self.micros % 1_000_000);
+        let mut start = buffer.len();
+        if fraction != 0 {
+            let mut digits = 6;
+            while fraction % 10 == 0 {
+                fraction /= 10;
+                digits -= 1;
+            }
+            for _ in 0..digits {
+                start -= 1;
+                buffer[start] = b'0' + (fraction % 10) as u8;
+                fraction /= 10;
+            }
+            start -= 1;
+            buffer[start] = b'.';
+        }
+        loop {
+            start -= 1;
+            buffer[start] = b'0' + (whole % 10) as u8;
+            whole /= 10;
+            if whole == 0 {
+                break;
+            }
+        }
+        std::str::from_utf8(&buffer[start..]).expect("ASCII digits")
+    }
+}
+
+impl Serialize for Decimal {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut buffer = [0; DECIMAL_TEXT];
+        let mut object = serializer.serialize_struct("Decimal", 1)?;
+        object.serialize_field("value", self.write(&mut buffer))?;
+        object.end()
     }
 }
 
@@ -68,9 +149,21 @@ mod tests {
 
     #[test]
     fn decimals_are_exact_and_short() {
-        let table = [(0, "0"), (3_000, "0.003"), (1_500_000, "1.5"), (120, "0.00012"), (12_345_678_000, "12345.678")];
+        let table = [
+            (0, "0"),
+            (3_000, "0.003"),
+            (1_500_000, "1.5"),
+            (120, "0.00012"),
+            (1, "0.000001"),
+            (10_000_000, "10"),
+            (12_345_678_000, "12345.678"),
+            (u64::MAX, "18446744073709.551615"),
+        ];
         for (micros, text) in table {
-            assert_eq!(Decimal::from_micros(micros).value, text);
+            let decimal = Decimal::from_micros(micros);
+            assert_eq!(decimal.value(), text);
+            let json = serde_json::to_value(decimal).unwrap();
+            assert_eq!(json, serde_json::json!({ "value": text }));
         }
     }
 

@@ -10,8 +10,8 @@ use utoipa::ToSchema;
 
 use super::wire::{Empty, SshKeyJson};
 use super::{BearerKey, RawBody, call_json, fields};
-use crate::http::AppState;
 use crate::http::paging::{NumberPageQuery, by_number};
+use crate::http::{AppState, JsonBody};
 use crate::model::CreateSshKey;
 
 /// What `POST /v1/ssh-keys` takes (the other fields of CUDO's `SshKey`
@@ -32,7 +32,7 @@ pub async fn create_ssh_key(
     State(state): State<AppState>,
     key: BearerKey,
     Json(body): RawBody,
-) -> Result<Json<SshKeyJson>, ApiError> {
+) -> Result<JsonBody<SshKeyJson>, ApiError> {
     call_json(&state, key, move |cloud, who| {
         let body: CreateSshKeyBody = fields(&body)?;
         let request = CreateSshKey { name: None, public_key: body.public_key };
@@ -63,7 +63,7 @@ pub async fn list_ssh_keys(
     State(state): State<AppState>,
     key: BearerKey,
     Query(page): Query<NumberPageQuery>,
-) -> Result<Json<ListSshKeysResponse>, ApiError> {
+) -> Result<JsonBody<ListSshKeysResponse>, ApiError> {
     call_json(&state, key, move |cloud, who| {
         let page = by_number(cloud.list_ssh_keys(who, who.project_id())?, &page, cloud.errors())?;
         Ok(ListSshKeysResponse {
@@ -84,7 +84,7 @@ pub async fn get_ssh_key(
     State(state): State<AppState>,
     key: BearerKey,
     Path(id): Path<String>,
-) -> Result<Json<SshKeyJson>, ApiError> {
+) -> Result<JsonBody<SshKeyJson>, ApiError> {
     call_json(&state, key, move |cloud, who| Ok(SshKeyJson::from(cloud.get_ssh_key(who, who.project_id(), &id)?))).await
 }
 
@@ -96,7 +96,7 @@ pub async fn delete_ssh_key(
     State(state): State<AppState>,
     key: BearerKey,
     Path(id): Path<String>,
-) -> Result<Json<Empty>, ApiError> {
+) -> Result<JsonBody<Empty>, ApiError> {
     call_json(&state, key, move |cloud, who| cloud.delete_ssh_key(who, who.project_id(), &id).map(|()| Empty {})).await
 }
 
@@ -116,7 +116,7 @@ pub async fn list_project_ssh_keys(
     State(state): State<AppState>,
     key: BearerKey,
     Path(project_id): Path<String>,
-) -> Result<Json<ListProjectSshKeysResponse>, ApiError> {
+) -> Result<JsonBody<ListProjectSshKeysResponse>, ApiError> {
     call_json(&state, key, move |cloud, who| {
         let keys = cloud.list_ssh_keys(who, &project_id)?;
         Ok(ListProjectSshKeysResponse { ssh_keys: keys.into_iter().map(SshKeyJson::from).collect() })

@@ -1,7 +1,7 @@
 //! Virtual machines: create, list, get, start, stop, terminate, resize,
 //! and their disks.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use axum::extract::State;
 use axum::response::Response;
@@ -15,7 +15,7 @@ use super::wire::{DiskJson, Empty, VmJson};
 use super::{BearerKey, IfMatch, RawBody, call, call_json, fields, rename_field, with_etag};
 use crate::Cloud;
 use crate::auth::Principal;
-use crate::http::AppState;
+use crate::http::{AppState, JsonBody};
 use crate::model::{CreateVm, Disk, ResizeVm, Vm};
 
 /// CUDO's deprecated boot disk of a create request.
@@ -87,20 +87,27 @@ pub struct CreateVMResponse {
 /// The VM with its disks, as the JSON shows it. Call it only after a
 /// domain call that authorized the caller for the VM's project and
 /// returned the VM: the disks are then read directly.
-fn vm_json(cloud: &Cloud, vm: &Vm) -> Result<VmJson, Status> {
+fn vm_json(cloud: &Cloud, vm: Vm) -> Result<VmJson, Status> {
     let disks = cloud.run(|tx, _| crate::repo::disks_of_vm(tx, &vm.project_id, &vm.id))?;
-    Ok(VmJson::new(vm, &disks))
+    Ok(VmJson::new(vm, disks))
 }
 
-/// The VMs with their disks, given every disk attached to one of them.
-fn vms_json(vms: &[Vm], disks: Vec<Disk>) -> Vec<VmJson> {
-    let mut by_vm: HashMap<String, Vec<Disk>> = HashMap::new();
+/// The VMs with their disks, given every disk attached to one of them
+/// (in their order).
+fn vms_json(vms: Vec<Vm>, disks: Vec<Disk>) -> Vec<VmJson> {
+    let mut of_vm: Vec<Vec<Disk>> = vms.iter().map(|_| Vec::new()).collect();
+    // The VMs' positions by id, sorted: a few comparisons per disk, no
+    // hashing.
+    let mut index: Vec<(&str, usize)> = vms.iter().enumerate().map(|(n, vm)| (vm.id.as_str(), n)).collect();
+    index.sort_unstable();
     for disk in disks {
-        if let Some(vm_id) = disk.attachment.as_ref().map(|a| a.vm_id.clone()) {
-            by_vm.entry(vm_id).or_default().push(disk);
+        let Some(vm_id) = disk.attachment.as_ref().map(|a| a.vm_id.as_str()) else { continue };
+        if let Ok(found) = index.binary_search_by(|(id, _)| (*id).cmp(vm_id)) {
+            of_vm[index[found].1].push(disk);
         }
     }
-    vms.iter().map(|vm| VmJson::new(vm, by_vm.get(vm.id.as_str()).map_or(&[], Vec::as_slice))).collect()
+    drop(index);
+    vms.into_iter().zip(of_vm).map(|(vm, disks)| VmJson::new(vm, disks)).collect()
 }
 
 /// Creates a VM and its boot disk.
@@ -113,7 +120,7 @@ pub async fn create_vm(
     key: BearerKey,
     Path(project_id): Path<String>,
     Json(body): RawBody,
-) -> Result<Json<CreateVMResponse>, ApiError> {
+) -> Result<JsonBody<CreateVMResponse>, ApiError> {
     call_json(&state, key, move |cloud, who| {
         let body: CreateVMBody = fields(&body)?;
         if body.validate_only == Some(true) {
@@ -145,7 +152,7 @@ pub async fn create_vm(
         let vm = cloud
             .create_vm(who, &project_id, request)
             .map_err(|status| rename_field(status, "bootDiskSizeGib", boot_field))?;
-        Ok(CreateVMResponse { id: vm.id.clone(), vm: vm_json(cloud, &vm)? })
+        Ok(CreateVMResponse { id: vm.id.clone(), vm: vm_json(cloud, vm)? })
     })
     .await
 }
@@ -178,14 +185,14 @@ pub async fn list_vms(
     key: BearerKey,
     Path(project_id): Path<String>,
     Query(filter): Query<ListVmsQuery>,
-) -> Result<Json<ListVMsResponse>, ApiError> {
+) -> Result<JsonBody<ListVMsResponse>, ApiError> {
     call_json(&state, key, move |cloud, who| {
         if filter.network_id.as_deref().is_some_and(|id| !id.is_empty()) {
             cloud.list_vms(who, &project_id)?;
             return Ok(ListVMsResponse { vms: Vec::new() });
         }
         let (vms, disks) = cloud.list_vms_with_disks(who, &project_id)?;
-        Ok(ListVMsResponse { vms: vms_json(&vms, disks) })
+        Ok(ListVMsResponse { vms: vms_json(vms, disks) })
     })
     .await
 }
@@ -221,7 +228,7 @@ pub struct GetVMResponse {
 
 impl GetVMResponse {
     fn new(vm: VmJson) -> GetVMResponse {
-        let price = vm.price.clone();
+        let price = vm.price;
         GetVMResponse {
             vm,
             vcpu_price_hr: price.vcpu_price_hr,
@@ -251,7 +258,8 @@ pub async fn get_vm(
 ) -> Result<Response, ApiError> {
     let (body, etag) = call(&state, key, move |cloud, who| {
         let (vm, disks) = cloud.get_vm_with_disks(who, &project_id, &id)?;
-        Ok((GetVMResponse::new(VmJson::new(&vm, &disks)), vm.etag()))
+        let etag = vm.etag();
+        Ok((GetVMResponse::new(VmJson::new(vm, disks)), etag))
     })
     .await?;
     Ok(with_etag(body, &etag))
@@ -278,7 +286,7 @@ pub async fn start_vm(
     key: BearerKey,
     if_match: IfMatch,
     Path(path): Path<VmPath>,
-) -> Result<Json<Empty>, ApiError> {
+) -> Result<JsonBody<Empty>, ApiError> {
     vm_action(&state, key, if_match, path, Cloud::start_vm).await
 }
 
@@ -293,7 +301,7 @@ pub async fn stop_vm(
     key: BearerKey,
     if_match: IfMatch,
     Path(path): Path<VmPath>,
-) -> Result<Json<Empty>, ApiError> {
+) -> Result<JsonBody<Empty>, ApiError> {
     vm_action(&state, key, if_match, path, Cloud::stop_vm).await
 }
 
@@ -307,7 +315,7 @@ async fn vm_action(
     if_match: IfMatch,
     path: VmPath,
     action: VmAction,
-) -> Result<Json<Empty>, ApiError> {
+) -> Result<JsonBody<Empty>, ApiError> {
     call_json(state, key, move |cloud, who| {
         action(cloud, who, &path.project_id, &path.id, if_match.0.as_deref()).map(|_| Empty {})
     })
@@ -326,7 +334,7 @@ pub async fn terminate_vm(
     key: BearerKey,
     if_match: IfMatch,
     Path(path): Path<VmPath>,
-) -> Result<Json<Empty>, ApiError> {
+) -> Result<JsonBody<Empty>, ApiError> {
     vm_action(&state, key, if_match, path, Cloud::terminate_vm).await
 }
 
@@ -364,11 +372,11 @@ pub async fn resize_vm(
     if_match: IfMatch,
     Path(path): Path<VmPath>,
     Query(size): Query<ResizeVmQuery>,
-) -> Result<Json<ResizeVMResponse>, ApiError> {
+) -> Result<JsonBody<ResizeVMResponse>, ApiError> {
     call_json(&state, key, move |cloud, who| {
         let request = ResizeVm { vcpus: size.vcpus, memory_gib: size.memory_gib };
         let vm = cloud.resize_vm(who, &path.project_id, &path.id, request, if_match.0.as_deref())?;
-        Ok(ResizeVMResponse { vm: vm_json(cloud, &vm)? })
+        Ok(ResizeVMResponse { vm: vm_json(cloud, vm)? })
     })
     .await
 }
@@ -390,7 +398,7 @@ pub async fn list_vm_disks(
     State(state): State<AppState>,
     key: BearerKey,
     Path(path): Path<VmPath>,
-) -> Result<Json<ListVMDisksResponse>, ApiError> {
+) -> Result<JsonBody<ListVMDisksResponse>, ApiError> {
     call_json(&state, key, move |cloud, who| {
         let disks = cloud.list_vm_disks(who, &path.project_id, &path.id)?;
         Ok(ListVMDisksResponse { disks: disks.iter().map(DiskJson::from).collect() })
@@ -425,7 +433,7 @@ pub async fn resize_vm_disk(
     if_match: IfMatch,
     Path(path): Path<VmPath>,
     Query(query): Query<ResizeVmDiskQuery>,
-) -> Result<Json<Empty>, ApiError> {
+) -> Result<JsonBody<Empty>, ApiError> {
     call_json(&state, key, move |cloud, who| {
         let disks = cloud.list_vm_disks(who, &path.project_id, &path.id)?;
         let Some(disk_id) = query.disk_id.filter(|id| !id.is_empty()) else {

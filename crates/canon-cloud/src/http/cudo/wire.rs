@@ -8,6 +8,7 @@
 //! Prices come from [`pricing`](super::pricing).
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -15,6 +16,7 @@ use utoipa::openapi::schema::{ObjectBuilder, Type};
 
 use super::pricing::{self, Decimal};
 use crate::catalog;
+use crate::clock::Timestamp;
 use crate::model::{
     Cluster, ClusterState, DataCenter, Disk, DiskState, DiskType, GpuModel, MachineType, Project, SshKey, Vm, VmState,
 };
@@ -268,7 +270,7 @@ impl From<&MachineType> for MachineTypeDetailJson {
             max_vcpu_price_hr: Decimal::from_micros(pricing::VCPU),
             min_memory_gib_price_hr: Decimal::from_micros(pricing::MEMORY_GIB),
             max_memory_gib_price_hr: Decimal::from_micros(pricing::MEMORY_GIB),
-            min_gpu_price_hr: gpu.clone(),
+            min_gpu_price_hr: gpu,
             max_gpu_price_hr: gpu,
             min_vcpu_per_memory_gib: min_mem,
             max_vcpu_per_memory_gib: max_mem,
@@ -380,7 +382,7 @@ impl VmMachineTypeJson {
             max_vcpu_per_gpu: max_gpu,
             vcpu_price_hr: Decimal::from_micros(pricing::VCPU),
             memory_gib_price_hr: Decimal::from_micros(pricing::MEMORY_GIB),
-            gpu_price_hr: gpu_price.clone(),
+            gpu_price_hr: gpu_price,
             min_storage_gib_price_hr: Decimal::from_micros(pricing::STORAGE_GIB),
             ipv4_price_hr: Decimal::from_micros(pricing::IPV4),
             renewable_energy: renewable,
@@ -448,36 +450,42 @@ pub struct DiskJson {
     pub size_gib: u32,
     /// Boot or storage.
     #[schema(schema_with = disk_type_schema)]
-    pub disk_type: String,
+    pub disk_type: &'static str,
     /// The state.
     #[schema(schema_with = disk_state_schema)]
-    pub disk_state: String,
+    pub disk_state: &'static str,
     /// The image a boot disk was made from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub public_image_id: Option<String>,
     /// When it was created (RFC 3339).
-    #[schema(format = DateTime)]
-    pub create_time: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub create_time: Timestamp,
 }
 
-impl From<&Disk> for DiskJson {
-    fn from(disk: &Disk) -> DiskJson {
+impl From<Disk> for DiskJson {
+    fn from(disk: Disk) -> DiskJson {
         DiskJson {
-            id: disk.id.clone(),
-            project_id: disk.project_id.clone(),
-            data_center_id: disk.data_center_id.clone(),
-            vm_id: disk.attachment.as_ref().map(|a| a.vm_id.clone()),
+            id: disk.id,
+            project_id: disk.project_id,
+            data_center_id: disk.data_center_id,
+            vm_id: disk.attachment.map(|a| a.vm_id),
             size_gib: disk.size_gib,
-            disk_type: disk.disk_type.as_str().to_owned(),
-            disk_state: disk.state.as_str().to_owned(),
-            public_image_id: disk.image_id.clone(),
-            create_time: disk.created_at.to_rfc3339(),
+            disk_type: disk.disk_type.as_str(),
+            disk_state: disk.state.as_str(),
+            public_image_id: disk.image_id,
+            create_time: disk.created_at,
         }
     }
 }
 
+impl From<&Disk> for DiskJson {
+    fn from(disk: &Disk) -> DiskJson {
+        DiskJson::from(disk.clone())
+    }
+}
+
 /// What a VM costs per hour.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(as = VMPrice)]
 pub struct VmPriceJson {
@@ -541,9 +549,9 @@ pub struct VmJson {
     /// The machine type.
     pub machine_type: String,
     /// The region: the data center's country code in lower case.
-    pub region_id: String,
+    pub region_id: &'static str,
     /// The data center's display name.
-    pub region_name: String,
+    pub region_name: &'static str,
     /// The public address.
     pub external_ip_address: String,
     /// The public address.
@@ -576,10 +584,10 @@ pub struct VmJson {
     pub public_image_id: Option<String>,
     /// A one-word summary of the state: `pending`, `active`, `stopping`,
     /// `stopped`, `deleting`, `deleted`, `failed` or `busy`.
-    pub short_state: String,
+    pub short_state: &'static str,
     /// The state.
     #[schema(schema_with = vm_state_schema)]
-    pub state: String,
+    pub state: &'static str,
     /// The boot disk.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub boot_disk: Option<DiskJson>,
@@ -588,54 +596,93 @@ pub struct VmJson {
     /// Free-form metadata.
     pub metadata: BTreeMap<String, String>,
     /// When it was created (RFC 3339).
-    #[schema(format = DateTime)]
-    pub create_time: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub create_time: Timestamp,
     /// What it costs.
     pub price: VmPriceJson,
     /// The commitment term: none.
     #[schema(schema_with = commitment_schema)]
-    pub commitment_term: String,
+    pub commitment_term: &'static str,
 }
 
 impl VmJson {
-    /// A VM with its disks (the boot disk among them, if found).
-    pub fn new(vm: &Vm, disks: &[Disk]) -> VmJson {
-        let dc = catalog::data_centers().into_iter().find(|dc| dc.id == vm.data_center_id);
-        let boot_disk = disks.iter().find(|d| d.disk_type == DiskType::Boot);
-        let storage_disks: Vec<DiskJson> =
-            disks.iter().filter(|d| d.disk_type == DiskType::Storage).map(DiskJson::from).collect();
-        let storage_gib = u64::from(vm.boot_disk_size_gib)
-            + disks.iter().filter(|d| d.disk_type == DiskType::Storage).map(|d| u64::from(d.size_gib)).sum::<u64>();
+    /// A VM with its disks (the boot disk among them, if found), taking
+    /// their fields rather than copying them.
+    pub fn new(vm: Vm, disks: Vec<Disk>) -> VmJson {
+        let region = region(&vm.data_center_id);
+        let mut boot_disk = None;
+        let mut storage_disks = Vec::new();
+        let mut storage_gib = u64::from(vm.boot_disk_size_gib);
+        for disk in disks {
+            match disk.disk_type {
+                DiskType::Boot => {
+                    if boot_disk.is_none() {
+                        boot_disk = Some(DiskJson::from(disk));
+                    }
+                }
+                DiskType::Storage => {
+                    storage_gib += u64::from(disk.size_gib);
+                    storage_disks.push(DiskJson::from(disk));
+                }
+            }
+        }
+        let price = VmPriceJson::new(&vm, storage_gib);
         VmJson {
-            id: vm.id.clone(),
-            project_id: vm.project_id.clone(),
-            datacenter_id: vm.data_center_id.clone(),
-            machine_type: vm.machine_type.clone(),
-            region_id: dc.as_ref().map(|dc| dc.country.to_ascii_lowercase()).unwrap_or_default(),
-            region_name: dc.as_ref().map(|dc| dc.display_name.clone()).unwrap_or_default(),
-            external_ip_address: vm.external_ip.clone(),
+            id: vm.id,
+            project_id: vm.project_id,
+            datacenter_id: vm.data_center_id,
+            machine_type: vm.machine_type,
+            region_id: region.map_or("", |r| r.id.as_str()),
+            region_name: region.map_or("", |r| r.name.as_str()),
             public_ip_address: vm.external_ip.clone(),
-            internal_ip_address: vm.internal_ip.clone(),
+            external_ip_address: vm.external_ip,
+            internal_ip_address: vm.internal_ip,
             memory: vm.memory_gib,
-            cpu_model: vm.cpu_model.clone(),
+            cpu_model: vm.cpu_model,
             vcpus: vm.vcpus,
-            gpu_model: vm.gpu_model.clone(),
-            gpu_model_id: vm.gpu_model_id.clone(),
+            gpu_model: vm.gpu_model,
+            gpu_model_id: vm.gpu_model_id,
             gpu_quantity: vm.gpu_quantity,
             boot_disk_size_gib: vm.boot_disk_size_gib,
-            renewable_energy: dc.as_ref().is_some_and(|dc| dc.renewable_energy),
-            image_id: vm.image_id.clone(),
+            renewable_energy: region.is_some_and(|r| r.renewable_energy),
             public_image_id: vm.image_id.clone(),
-            short_state: vm.state.short_state().to_owned(),
-            state: vm.state.as_str().to_owned(),
-            boot_disk: boot_disk.map(DiskJson::from),
+            image_id: vm.image_id,
+            short_state: vm.state.short_state(),
+            state: vm.state.as_str(),
+            boot_disk,
             storage_disks,
-            metadata: vm.metadata.clone(),
-            create_time: vm.created_at.to_rfc3339(),
-            price: VmPriceJson::new(vm, storage_gib),
-            commitment_term: NO_COMMITMENT.to_owned(),
+            metadata: vm.metadata,
+            create_time: vm.created_at,
+            price,
+            commitment_term: NO_COMMITMENT,
         }
     }
+}
+
+/// What a VM shows of its data center.
+struct Region {
+    data_center_id: String,
+    /// The country code in lower case.
+    id: String,
+    name: String,
+    renewable_energy: bool,
+}
+
+/// The region of a seeded data center, made once.
+fn region(data_center_id: &str) -> Option<&'static Region> {
+    static REGIONS: OnceLock<Vec<Region>> = OnceLock::new();
+    let regions = REGIONS.get_or_init(|| {
+        catalog::data_centers()
+            .into_iter()
+            .map(|dc| Region {
+                id: dc.country.to_ascii_lowercase(),
+                name: dc.display_name,
+                renewable_energy: dc.renewable_energy,
+                data_center_id: dc.id,
+            })
+            .collect()
+    });
+    regions.iter().find(|r| r.data_center_id == data_center_id)
 }
 
 /// An SSH public key.
