@@ -1204,23 +1204,13 @@ impl<'de> serde::de::Visitor<'de> for MetaVisitor {
 /// formatting machinery (which costs more than the rest of reading a
 /// number).
 fn decimal(negative: bool, magnitude: u64) -> String {
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
-    let mut rest = magnitude;
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    let mut text = String::with_capacity(usize::from(negative) + digits.len() - start);
+    let mut buffer = itoa::Buffer::new();
+    let digits = buffer.format(magnitude);
+    let mut text = String::with_capacity(usize::from(negative) + digits.len());
     if negative {
         text.push('-');
     }
-    // ASCII digits are always UTF-8.
-    text.push_str(std::str::from_utf8(&digits[start..]).unwrap_or_default());
+    text.push_str(digits);
     text
 }
 

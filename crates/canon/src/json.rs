@@ -104,18 +104,8 @@ pub(crate) fn write_int(out: &mut Vec<u8>, value: i64) {
 }
 
 /// Writes an unsigned whole number in decimal.
-fn write_uint(out: &mut Vec<u8>, mut value: u64) {
-    let mut buffer = [0u8; 20];
-    let mut at = buffer.len();
-    loop {
-        at -= 1;
-        buffer[at] = b'0' + (value % 10) as u8;
-        value /= 10;
-        if value == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&buffer[at..]);
+fn write_uint(out: &mut Vec<u8>, value: u64) {
+    out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
 }
 
 /// Writes `digits` decimal digits of `value`, with leading zeros.
