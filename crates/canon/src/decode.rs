@@ -1500,9 +1500,7 @@ fn decode_gcore(f: &mut Fields<'_>, class: &str, http: u16) -> BodyOnly {
     // inserted after it.
     let (mut metadata, limit) = match f.info.take() {
         Some(GcoreMember::Read(InfoRead { mut metadata, limit })) => {
-            if !metadata.contains_key(gcore::EXCEPTION_CLASS_KEY) {
-                metadata.insert(gcore::EXCEPTION_CLASS_KEY.to_owned(), class.to_owned());
-            }
+            metadata.entry(gcore::EXCEPTION_CLASS_KEY.to_owned()).or_insert_with(|| class.to_owned());
             (metadata, Some(limit))
         }
         Some(GcoreMember::Raw(raw)) => {
