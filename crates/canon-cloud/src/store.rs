@@ -547,10 +547,17 @@ impl Store {
         // Until the commit, a failure or a panic leaves the bound unknown:
         // a settle inside the transaction may have raised it for rows that
         // the rollback brings back.
-        let forget = ForgetOnDrop(Some(&self.due));
+        let forget = OnDrop::new(|| self.due.forget());
         let connection = &open.connection;
         connection.prepare_cached(self.begin())?.execute([])?;
-        let rollback = RollbackOnDrop(Some(connection));
+        // When `f` fails or panics, or the `COMMIT` fails. Nothing more can
+        // be done if the rollback fails: the next `BEGIN` then fails too,
+        // and says why.
+        let rollback = OnDrop::new(|| {
+            if !connection.is_autocommit() {
+                let _ = connection.execute_batch("ROLLBACK");
+            }
+        });
         // Another connection's commits change the data version this one
         // reads (its own do not): what this one keeps in memory may then
         // be stale.
@@ -575,39 +582,24 @@ impl Store {
     }
 }
 
-/// Rolls back the open transaction when dropped armed: when the closure of
-/// [`Store::write`] failed or panicked, or its `COMMIT` failed.
-struct RollbackOnDrop<'a>(Option<&'a Connection>);
+/// Runs `undo` when dropped unless [`OnDrop::disarm`] was called first: it
+/// undoes a step when what follows it fails or panics.
+struct OnDrop<F: FnOnce()>(Option<F>);
 
-impl RollbackOnDrop<'_> {
+impl<F: FnOnce()> OnDrop<F> {
+    fn new(undo: F) -> OnDrop<F> {
+        OnDrop(Some(undo))
+    }
+
     fn disarm(mut self) {
         self.0 = None;
     }
 }
 
-impl Drop for RollbackOnDrop<'_> {
+impl<F: FnOnce()> Drop for OnDrop<F> {
     fn drop(&mut self) {
-        if let Some(connection) = self.0.filter(|c| !c.is_autocommit()) {
-            // Nothing more can be done if it fails: the next `BEGIN` then
-            // fails too, and says why.
-            let _ = connection.execute_batch("ROLLBACK");
-        }
-    }
-}
-
-/// Forgets the due bound when dropped armed.
-struct ForgetOnDrop<'a>(Option<&'a DueBound>);
-
-impl ForgetOnDrop<'_> {
-    fn disarm(mut self) {
-        self.0 = None;
-    }
-}
-
-impl Drop for ForgetOnDrop<'_> {
-    fn drop(&mut self) {
-        if let Some(due) = self.0 {
-            due.forget();
+        if let Some(undo) = self.0.take() {
+            undo();
         }
     }
 }

@@ -361,19 +361,19 @@ impl<'de> Deserialize<'de> for InfoRead {
     }
 }
 
-/// Reads `info` or `invalid_fields` as [`Fields::gcore_raw`] says (raw when
-/// true), `null` as absent.
-struct GcoreMemberSeed<'a, T>(bool, std::marker::PhantomData<(&'a (), T)>);
+/// Reads a member with the seed `.0`, `null` as absent (as a derived
+/// reading of an `Option` does).
+struct Nullable<S>(S);
 
-impl<'de: 'a, 'a, T: Deserialize<'de>> serde::de::DeserializeSeed<'de> for GcoreMemberSeed<'a, T> {
-    type Value = Option<GcoreMember<'a, T>>;
+impl<'de, S: serde::de::DeserializeSeed<'de>> serde::de::DeserializeSeed<'de> for Nullable<S> {
+    type Value = Option<S::Value>;
     fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_option(self)
     }
 }
 
-impl<'de: 'a, 'a, T: Deserialize<'de>> serde::de::Visitor<'de> for GcoreMemberSeed<'a, T> {
-    type Value = Option<GcoreMember<'a, T>>;
+impl<'de, S: serde::de::DeserializeSeed<'de>> serde::de::Visitor<'de> for Nullable<S> {
+    type Value = Option<S::Value>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any JSON value")
     }
@@ -384,10 +384,21 @@ impl<'de: 'a, 'a, T: Deserialize<'de>> serde::de::Visitor<'de> for GcoreMemberSe
         Ok(None)
     }
     fn visit_some<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        self.0.deserialize(deserializer).map(Some)
+    }
+}
+
+/// Reads a present `info` or `invalid_fields` as [`Fields::gcore_raw`] says
+/// (raw when true).
+struct GcoreMemberSeed<'a, T>(bool, std::marker::PhantomData<(&'a (), T)>);
+
+impl<'de: 'a, 'a, T: Deserialize<'de>> serde::de::DeserializeSeed<'de> for GcoreMemberSeed<'a, T> {
+    type Value = GcoreMember<'a, T>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         if self.0 {
-            <&'de RawValue>::deserialize(deserializer).map(|raw| Some(GcoreMember::Raw(raw)))
+            <&'de RawValue>::deserialize(deserializer).map(GcoreMember::Raw)
         } else {
-            T::deserialize(deserializer).map(|read| Some(GcoreMember::Read(read)))
+            T::deserialize(deserializer).map(GcoreMember::Read)
         }
     }
 }
@@ -543,8 +554,11 @@ impl<'a> Fields<'a> {
             2 => put_scalar(&mut self.message, source),
             3 => {
                 self.in_details = true;
-                let more =
-                    put_seed(&mut self.details, DetailsSeed(self.details_raw, std::marker::PhantomData), source)?;
+                let more = put_seed(
+                    &mut self.details,
+                    Nullable(DetailsSeed(self.details_raw, std::marker::PhantomData)),
+                    source,
+                )?;
                 self.in_details = false;
                 Ok(more)
             }
@@ -554,13 +568,17 @@ impl<'a> Fields<'a> {
             7 => put_scalar(&mut self.request_id, source),
             8 => {
                 self.in_gcore_member = true;
-                let more = put_seed(&mut self.info, GcoreMemberSeed(self.gcore_raw, std::marker::PhantomData), source)?;
+                let more = put_seed(
+                    &mut self.info,
+                    Nullable(GcoreMemberSeed(self.gcore_raw, std::marker::PhantomData)),
+                    source,
+                )?;
                 self.in_gcore_member = false;
                 Ok(more)
             }
             9 => {
                 self.in_gcore_member = true;
-                let seed = GcoreMemberSeed(self.gcore_raw, std::marker::PhantomData);
+                let seed = Nullable(GcoreMemberSeed(self.gcore_raw, std::marker::PhantomData));
                 let more = put_seed(&mut self.invalid_fields, seed, source)?;
                 self.in_gcore_member = false;
                 Ok(more)
@@ -780,37 +798,17 @@ enum DetailsField<'a> {
     NotArray,
 }
 
-/// Reads `details` with its items raw (`.0` true) or read, `null` as
-/// absent.
+/// Reads a present `details` with its items raw (`.0` true) or read.
 struct DetailsSeed<'a>(bool, std::marker::PhantomData<&'a ()>);
 
 impl<'de: 'a, 'a> serde::de::DeserializeSeed<'de> for DetailsSeed<'a> {
-    type Value = Option<DetailsField<'a>>;
+    type Value = DetailsField<'a>;
     fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        struct Visitor<'a>(bool, std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visitor<'a> {
-            type Value = Option<DetailsField<'a>>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_none<E>(self) -> Result<Self::Value, E> {
-                Ok(None)
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(None)
-            }
-            fn visit_some<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-                deserializer.deserialize_any(DetailsVisitor(self.0, std::marker::PhantomData)).map(Some)
-            }
-        }
-        deserializer.deserialize_option(Visitor(self.0, std::marker::PhantomData))
+        deserializer.deserialize_any(self)
     }
 }
 
-/// The visitor of a present `details` member: see [`DetailsSeed`].
-struct DetailsVisitor<'a>(bool, std::marker::PhantomData<&'a ()>);
-
-impl<'de: 'a, 'a> serde::de::Visitor<'de> for DetailsVisitor<'a> {
+impl<'de: 'a, 'a> serde::de::Visitor<'de> for DetailsSeed<'a> {
     type Value = DetailsField<'a>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any JSON value")

@@ -690,20 +690,31 @@ any_wire! {
 
 /// Parses the fields of a standard detail strictly.
 fn parse_strict(kind: DetailKind, json: &str) -> Result<Detail, serde_json::Error> {
-    fn parse<'a, W: Deserialize<'a> + Into<T>, T: Into<Detail>>(json: &'a str) -> Result<Detail, serde_json::Error> {
-        serde_json::from_str::<W>(json).map(|wire| wire.into().into())
+    let mut deserializer = serde_json::Deserializer::from_str(json);
+    let detail = read_kind(kind, &mut deserializer)?;
+    deserializer.end()?;
+    Ok(detail)
+}
+
+/// Reads the fields of a standard detail of `kind` (with its `@type`, which
+/// the wire types accept and ignore) strictly from `deserializer`.
+fn read_kind<'de, D: serde::Deserializer<'de>>(kind: DetailKind, deserializer: D) -> Result<Detail, D::Error> {
+    fn read<'de, W: Deserialize<'de> + Into<T>, T: Into<Detail>, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Detail, D::Error> {
+        W::deserialize(deserializer).map(|wire| wire.into().into())
     }
     match kind {
-        DetailKind::ErrorInfo => parse::<ErrorInfoAny, ErrorInfo>(json),
-        DetailKind::RetryInfo => parse::<RetryInfoAny, RetryInfo>(json),
-        DetailKind::DebugInfo => parse::<DebugInfoAny, DebugInfo>(json),
-        DetailKind::QuotaFailure => parse::<QuotaFailureAny, QuotaFailure>(json),
-        DetailKind::PreconditionFailure => parse::<PreconditionFailureAny, PreconditionFailure>(json),
-        DetailKind::BadRequest => parse::<BadRequestAny, BadRequest>(json),
-        DetailKind::RequestInfo => parse::<RequestInfoAny, RequestInfo>(json),
-        DetailKind::ResourceInfo => parse::<ResourceInfoAny, ResourceInfo>(json),
-        DetailKind::Help => parse::<HelpAny, Help>(json),
-        DetailKind::LocalizedMessage => parse::<LocalizedMessageAny, LocalizedMessage>(json),
+        DetailKind::ErrorInfo => read::<ErrorInfoAny, ErrorInfo, D>(deserializer),
+        DetailKind::RetryInfo => read::<RetryInfoAny, RetryInfo, D>(deserializer),
+        DetailKind::DebugInfo => read::<DebugInfoAny, DebugInfo, D>(deserializer),
+        DetailKind::QuotaFailure => read::<QuotaFailureAny, QuotaFailure, D>(deserializer),
+        DetailKind::PreconditionFailure => read::<PreconditionFailureAny, PreconditionFailure, D>(deserializer),
+        DetailKind::BadRequest => read::<BadRequestAny, BadRequest, D>(deserializer),
+        DetailKind::RequestInfo => read::<RequestInfoAny, RequestInfo, D>(deserializer),
+        DetailKind::ResourceInfo => read::<ResourceInfoAny, ResourceInfo, D>(deserializer),
+        DetailKind::Help => read::<HelpAny, Help, D>(deserializer),
+        DetailKind::LocalizedMessage => read::<LocalizedMessageAny, LocalizedMessage, D>(deserializer),
     }
 }
 
@@ -714,7 +725,7 @@ fn parse_strict(kind: DetailKind, json: &str) -> Result<Detail, serde_json::Erro
 /// the caller reads the body again keeping each item raw for
 /// [`Detail::from_raw`], which keeps everything. For the items it accepts,
 /// both readings give the same detail: the fields go through the same
-/// derived reading as [`parse_strict`].
+/// [`read_kind`] as [`parse_strict`].
 pub(crate) struct ConformingDetail(pub(crate) Detail);
 
 impl<'de> Deserialize<'de> for ConformingDetail {
@@ -735,33 +746,11 @@ impl<'de> Deserialize<'de> for ConformingDetail {
                 let Some(kind) = DetailKind::from_type_url(&url) else {
                     return Err(A::Error::custom("not a standard detail type"));
                 };
-                read_after_type_url(kind, map).map(ConformingDetail)
+                let rest = AfterTypeUrl { rest: map, replayed: 0 };
+                read_kind(kind, serde::de::value::MapAccessDeserializer::new(rest)).map(ConformingDetail)
             }
         }
         deserializer.deserialize_map(Visitor)
-    }
-}
-
-/// Reads the fields of a standard detail of `kind` from `map`, whose
-/// `@type` has been read, as [`parse_strict`] reads them from the text.
-fn read_after_type_url<'de, A: serde::de::MapAccess<'de>>(kind: DetailKind, map: A) -> Result<Detail, A::Error> {
-    fn read<'de, W: Deserialize<'de> + Into<T>, T: Into<Detail>, A: serde::de::MapAccess<'de>>(
-        map: A,
-    ) -> Result<Detail, A::Error> {
-        let rest = AfterTypeUrl { rest: map, replayed: 0 };
-        W::deserialize(serde::de::value::MapAccessDeserializer::new(rest)).map(|wire| wire.into().into())
-    }
-    match kind {
-        DetailKind::ErrorInfo => read::<ErrorInfoAny, ErrorInfo, A>(map),
-        DetailKind::RetryInfo => read::<RetryInfoAny, RetryInfo, A>(map),
-        DetailKind::DebugInfo => read::<DebugInfoAny, DebugInfo, A>(map),
-        DetailKind::QuotaFailure => read::<QuotaFailureAny, QuotaFailure, A>(map),
-        DetailKind::PreconditionFailure => read::<PreconditionFailureAny, PreconditionFailure, A>(map),
-        DetailKind::BadRequest => read::<BadRequestAny, BadRequest, A>(map),
-        DetailKind::RequestInfo => read::<RequestInfoAny, RequestInfo, A>(map),
-        DetailKind::ResourceInfo => read::<ResourceInfoAny, ResourceInfo, A>(map),
-        DetailKind::Help => read::<HelpAny, Help, A>(map),
-        DetailKind::LocalizedMessage => read::<LocalizedMessageAny, LocalizedMessage, A>(map),
     }
 }
 

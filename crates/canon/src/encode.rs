@@ -29,7 +29,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::code::Code;
-use crate::details::{Detail, RequestInfo};
+use crate::details::Detail;
 use crate::gcore;
 use crate::json::{self, Object};
 use crate::status::Status;
@@ -217,30 +217,11 @@ fn write_body(status: &Status, encoding: Encoding, http_status: u16, request_id:
             json::write_int(object.key("status"), http_status.into());
             object.str("detail", status.message());
             object.plain_str("code", status.code().name());
-            write_details(object.key("details"), details, request_id);
+            json::write_details(object.key("details"), details, request_id);
             object.close();
         }
     }
     body
-}
-
-/// The details as a JSON array, then `request_id`'s RequestInfo if given.
-fn write_details(out: &mut Vec<u8>, details: &[Detail], request_id: Option<&str>) {
-    json::write_details(out, details);
-    if let Some(request_id) = request_id {
-        // Reopen the array for one more element.
-        out.pop();
-        if !details.is_empty() {
-            out.push(b',');
-        }
-        let mut object = Object::open(out);
-        object.plain_str("@type", RequestInfo::TYPE_URL);
-        if !request_id.is_empty() {
-            object.str("requestId", request_id);
-        }
-        object.close();
-        out.push(b']');
-    }
 }
 
 /// `{code, status, message, details}`, `status` only when asked for.
@@ -251,7 +232,7 @@ fn write_bare(out: &mut Vec<u8>, status: &Status, code: i32, with_status: bool, 
         object.plain_str("status", status.code().name());
     }
     object.str("message", status.message());
-    write_details(object.key("details"), status.details(), request_id);
+    json::write_details(object.key("details"), status.details(), request_id);
     object.close();
 }
 
@@ -346,15 +327,7 @@ impl GcoreBody<'_> {
         if !self.invalid_fields.is_empty() {
             let mut fields = Object::open(object.key("invalid_fields"));
             for (field, descriptions) in &self.invalid_fields {
-                let out = fields.escaped_key(field);
-                out.push(b'[');
-                for (i, description) in descriptions.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    json::write_str(out, description);
-                }
-                out.push(b']');
+                json::write_array(fields.escaped_key(field), descriptions, |out, d| json::write_str(out, d));
             }
             fields.close();
         }

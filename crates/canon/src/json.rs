@@ -222,19 +222,10 @@ impl<'a> Object<'a> {
 
     /// An array member, left out when `items` is empty; `write` writes one
     /// item.
-    fn non_empty_array<T>(&mut self, key: &str, items: &[T], mut write: impl FnMut(&mut Vec<u8>, &T)) {
-        if items.is_empty() {
-            return;
+    fn non_empty_array<T>(&mut self, key: &str, items: &[T], write: impl FnMut(&mut Vec<u8>, &T)) {
+        if !items.is_empty() {
+            write_array(self.key(key), items, write);
         }
-        let out = self.key(key);
-        out.push(b'[');
-        for (i, item) in items.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            write(out, item);
-        }
-        out.push(b']');
     }
 
     /// Closes the object.
@@ -243,16 +234,35 @@ impl<'a> Object<'a> {
     }
 }
 
-/// Writes a JSON array of details, each as an `Any` with `@type` first.
-pub(crate) fn write_details(out: &mut Vec<u8>, details: &[Detail]) {
+/// Writes `items` as a JSON array; `write` writes one item.
+pub(crate) fn write_array<T>(
+    out: &mut Vec<u8>,
+    items: impl IntoIterator<Item = T>,
+    mut write: impl FnMut(&mut Vec<u8>, T),
+) {
     out.push(b'[');
-    for (i, detail) in details.iter().enumerate() {
+    for (i, item) in items.into_iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        write_detail(out, detail);
+        write(out, item);
     }
     out.push(b']');
+}
+
+/// Writes a JSON array of details, each as an `Any` with `@type` first,
+/// then, when `request_id` is given, a RequestInfo that carries only it.
+pub(crate) fn write_details(out: &mut Vec<u8>, details: &[Detail], request_id: Option<&str>) {
+    /// An element of the array.
+    enum Item<'a> {
+        Detail(&'a Detail),
+        RequestId(&'a str),
+    }
+    let items = details.iter().map(Item::Detail).chain(request_id.map(Item::RequestId));
+    write_array(out, items, |out, item| match item {
+        Item::Detail(detail) => write_detail(out, detail),
+        Item::RequestId(id) => tagged(out, RequestInfo::TYPE_URL, |o| o.non_empty_str("requestId", id)),
+    });
 }
 
 /// Writes one detail: a standard one field by field, in the proto's order

@@ -35,7 +35,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::{DetailsField, DetailsVisitor, Fields, GcoreMember, InfoRead, InvalidFields, Scalar, field_index};
+use super::{DetailsField, DetailsSeed, Fields, GcoreMember, InfoRead, InvalidFields, Scalar, field_index};
 
 /// Reads the object `text` holds into `fields` (which must be empty), and
 /// returns true; or returns false, with `fields` in an unspecified state,
@@ -154,11 +154,11 @@ impl<'a> Scanner<'a> {
             b'n' if self.literal(b"null") => Some(None),
             b'[' => {
                 let start = self.at;
-                if let Some(OnePass(details)) = self.nested::<OnePass<'a>>() {
+                if let Some(Details(details)) = self.nested::<Details<'a, false>>() {
                     return Some(Some(details));
                 }
                 self.at = start;
-                self.nested::<Raw<'a>>().map(|Raw(details)| Some(details))
+                self.nested::<Details<'a, true>>().map(|Details(details)| Some(details))
             }
             _ => None,
         }
@@ -247,21 +247,13 @@ fn string_end(bytes: &[u8]) -> Option<usize> {
     chunks.remainder().iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).map(|i| offset + i)
 }
 
-/// A `details` array whose items are all read in one pass.
-struct OnePass<'a>(DetailsField<'a>);
+/// A present `details` member, its items read in one pass (`RAW` false)
+/// or kept raw, as [`DetailsSeed`] reads it in the serde reading.
+struct Details<'a, const RAW: bool>(DetailsField<'a>);
 
-impl<'de: 'a, 'a> Deserialize<'de> for OnePass<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<OnePass<'a>, D::Error> {
-        deserializer.deserialize_seq(DetailsVisitor(false, std::marker::PhantomData)).map(OnePass)
-    }
-}
-
-/// A `details` array with its items kept raw.
-struct Raw<'a>(DetailsField<'a>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Raw<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Raw<'a>, D::Error> {
-        deserializer.deserialize_seq(DetailsVisitor(true, std::marker::PhantomData)).map(Raw)
+impl<'de: 'a, 'a, const RAW: bool> Deserialize<'de> for Details<'a, RAW> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Details<'a, RAW>, D::Error> {
+        serde::de::DeserializeSeed::deserialize(DetailsSeed(RAW, std::marker::PhantomData), deserializer).map(Details)
     }
 }
 
