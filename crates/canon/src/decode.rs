@@ -516,18 +516,24 @@ impl<'a> Fields<'a> {
                 None => Ok(false),
             }
         }
-        fn put_seed<'de, T, S: MemberSource<'de>>(
+        // A member read with a seed in one pass: `inside` says, when the
+        // reading fails, that it failed there (see [`read_fields`]).
+        fn put_inside<'de, T, S: MemberSource<'de>>(
+            inside: &mut bool,
             slot: &mut Option<T>,
             seed: impl serde::de::DeserializeSeed<'de, Value = Option<T>>,
             source: &mut S,
         ) -> Result<bool, S::Error> {
-            match source.read_seed(seed)? {
+            *inside = true;
+            let more = match source.read_seed(seed)? {
                 Some(value) => {
                     *slot = value;
-                    Ok(true)
+                    true
                 }
-                None => Ok(false),
-            }
+                None => false,
+            };
+            *inside = false;
+            Ok(more)
         }
         // A scalar is read without an `Option` around it (one layer of
         // deserializer less); its `null` is then an absent member.
@@ -553,35 +559,20 @@ impl<'a> Fields<'a> {
             1 => put_scalar(&mut self.status, source),
             2 => put_scalar(&mut self.message, source),
             3 => {
-                self.in_details = true;
-                let more = put_seed(
-                    &mut self.details,
-                    Nullable(DetailsSeed(self.details_raw, std::marker::PhantomData)),
-                    source,
-                )?;
-                self.in_details = false;
-                Ok(more)
+                let seed = Nullable(DetailsSeed(self.details_raw, std::marker::PhantomData));
+                put_inside(&mut self.in_details, &mut self.details, seed, source)
             }
             4 => put(&mut self.error, source),
             5 => put(&mut self.errors, source),
             6 => put_scalar(&mut self.exception_class, source),
             7 => put_scalar(&mut self.request_id, source),
             8 => {
-                self.in_gcore_member = true;
-                let more = put_seed(
-                    &mut self.info,
-                    Nullable(GcoreMemberSeed(self.gcore_raw, std::marker::PhantomData)),
-                    source,
-                )?;
-                self.in_gcore_member = false;
-                Ok(more)
+                let seed = Nullable(GcoreMemberSeed(self.gcore_raw, std::marker::PhantomData));
+                put_inside(&mut self.in_gcore_member, &mut self.info, seed, source)
             }
             9 => {
-                self.in_gcore_member = true;
                 let seed = Nullable(GcoreMemberSeed(self.gcore_raw, std::marker::PhantomData));
-                let more = put_seed(&mut self.invalid_fields, seed, source)?;
-                self.in_gcore_member = false;
-                Ok(more)
+                put_inside(&mut self.in_gcore_member, &mut self.invalid_fields, seed, source)
             }
             10 => put_scalar(&mut self.problem_type, source),
             11 => put_scalar(&mut self.title, source),
