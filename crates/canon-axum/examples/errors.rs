@@ -98,7 +98,7 @@ async fn get_vm(Path(path): Path<VmPath>) -> Result<Json<Value>, ApiError> {
     let VmPath { project_id, vm_id } = path;
     let vm_id = vm_id.to_string();
     Err(Status::builder(Code::NotFound, format!("VM '{vm_id}' not found in project '{project_id}'."))
-        .error_info("VM_NOT_FOUND", DOMAIN, [("projectId", project_id.as_str()), ("vmId", vm_id.as_str())])
+        .error_info("VM_NOT_FOUND", DOMAIN, [("projectId", project_id), ("vmId", vm_id)])
         .build())?
 }
 

@@ -83,6 +83,12 @@ impl ErrorConfig {
         &self.domain
     }
 
+    /// The domain as the ErrorInfo holds it: a copy of a `&'static str`
+    /// domain costs nothing.
+    pub(crate) fn domain_text(&self) -> canon::Text {
+        self.domain.clone()
+    }
+
     /// Whether bodies may carry DebugInfo.
     pub fn debug_info(&self) -> bool {
         self.debug_info

@@ -10,7 +10,7 @@
 //!
 //! async fn get_disk(Path(disk_id): Path<String>) -> Result<String, ApiError> {
 //!     let status = Status::builder(Code::NotFound, format!("Disk '{disk_id}' not found."))
-//!         .error_info("DISK_NOT_FOUND", "compute.example.dev", [("diskId", disk_id.as_str())])
+//!         .error_info("DISK_NOT_FOUND", "compute.example.dev", [("diskId", disk_id)])
 //!         .build();
 //!     Err(status)?
 //! }
@@ -184,10 +184,10 @@ fn complete(status: &mut Status, config: &ErrorConfig, has_request_id: bool) {
             Detail::ErrorInfo(info) => {
                 has_error_info = true;
                 if info.domain.is_empty() {
-                    info.domain = config.domain().to_owned();
+                    info.domain = config.domain_text();
                 }
                 if info.reason.is_empty() {
-                    info.reason = code.name().to_owned();
+                    info.reason = code.name().into();
                 }
             }
             Detail::Nonconforming(detail) => has_error_info |= detail.kind() == DetailKind::ErrorInfo,
@@ -195,7 +195,7 @@ fn complete(status: &mut Status, config: &ErrorConfig, has_request_id: bool) {
         }
     }
     if !has_error_info {
-        details.insert(0, ErrorInfo::new(code.name(), config.domain()).into());
+        details.insert(0, ErrorInfo::new(code.name(), config.domain_text()).into());
     }
 }
 
@@ -212,14 +212,14 @@ pub(crate) mod produced {
     pub(crate) const INTERNAL_MESSAGE: &str =
         "An internal error occurred. Contact support with the request id if it persists.";
 
-    fn info(reason: &str) -> ErrorInfo {
+    fn info(reason: &'static str) -> ErrorInfo {
         ErrorInfo::new(reason, "")
     }
 
     /// `ROUTE_NOT_FOUND`.
     pub(crate) fn route_not_found(path: &str) -> ApiError {
         Status::builder(Code::NotFound, format!("No route matches the path '{path}'."))
-            .detail(info(reason::ROUTE_NOT_FOUND).with_metadata("path", path))
+            .detail(info(reason::ROUTE_NOT_FOUND).with_metadata("path", path.to_owned()))
             .build()
             .into()
     }
@@ -232,8 +232,8 @@ pub(crate) mod produced {
             Status::builder(Code::Unimplemented, format!("The method '{method}' is not allowed on the path '{path}'."))
                 .detail(
                     ErrorInfo::new(reason::METHOD_NOT_ALLOWED, domain)
-                        .with_metadata("method", method.as_str())
-                        .with_metadata("path", path),
+                        .with_metadata("method", method.as_str().to_owned())
+                        .with_metadata("path", path.to_owned()),
                 )
                 .build();
         ApiError::new(status).with_http_status(StatusCode::METHOD_NOT_ALLOWED)
@@ -271,7 +271,7 @@ pub(crate) mod produced {
         let code = Code::from_http_status(http_status.as_u16());
         let number = http_status.as_str();
         let mut builder = Status::builder(code, format!("The request failed with HTTP status {number}."))
-            .detail(info(reason::HTTP_ERROR).with_metadata("httpStatus", number));
+            .detail(info(reason::HTTP_ERROR).with_metadata("httpStatus", number.to_owned()));
         if let Some(debug) = debug {
             builder = builder.debug_info(Vec::new(), debug);
         }

@@ -289,7 +289,7 @@ fn field_error_at(source: Source, field: &str, problem: Problem<'_>, description
         Problem::Unknown(_) => (reason::UNKNOWN_FIELD, format!("Unknown {noun} '{field}'."), description),
     };
     Status::builder(Code::InvalidArgument, message)
-        .detail(ErrorInfo::new(reason, "").with_metadata("field", field))
+        .detail(ErrorInfo::new(reason, "").with_metadata("field", field.to_owned()))
         .detail(violation(field, description, reason))
         .build()
         .into()
@@ -367,7 +367,7 @@ fn check_json_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
         return Ok(());
     }
     let status = Status::builder(Code::InvalidArgument, format!("The request body must be JSON, not '{text}'."))
-        .detail(ErrorInfo::new(reason::UNSUPPORTED_MEDIA_TYPE, "").with_metadata("contentType", text.as_ref()))
+        .detail(ErrorInfo::new(reason::UNSUPPORTED_MEDIA_TYPE, "").with_metadata("contentType", text.into_owned()))
         .detail(violation(CONTENT_TYPE_FIELD, "Expected application/json.", reason::UNSUPPORTED_MEDIA_TYPE))
         .build();
     Err(status.into())
@@ -497,7 +497,7 @@ mod tests {
                 (field, expected_reason),
                 "{body}"
             );
-            assert_eq!(error.status().error_info().map(|i| i.reason.as_str()), Some(expected_reason), "{body}");
+            assert_eq!(error.status().error_info().map(|i| i.reason.as_ref()), Some(expected_reason), "{body}");
         }
     }
 

@@ -39,27 +39,34 @@
 //! router's own layers (a `DefaultBodyLimit`, say) and `with_state`; its
 //! result, an [`ErrorService`], is what `axum::serve` takes.
 
+use std::any::Any;
 use std::convert::Infallible;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::BoxError;
 use axum::Router;
 use axum::body::HttpBody;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use axum::routing::future::RouteFuture;
 use axum::serve::{IncomingStream, Listener};
 use bytes::Bytes;
 use http::{HeaderName, Request};
-use tower::util::Either;
-use tower::{Service, ServiceBuilder};
+use pin_project_lite::pin_project;
+use tokio::time::{Instant, Sleep};
+use tower::Service;
 
 use crate::config::ErrorConfig;
-use crate::overload::{Overload, OverloadLayer};
-use crate::panic::{CatchPanic, CatchPanicLayer};
-use crate::rate_limit::{RateLimit, RateLimitLayer};
-use crate::request_id::{RequestIdLayer, RequestIdService};
+use crate::error::ApiError;
+use crate::overload::{OverloadLayer, Slot};
+use crate::rate_limit::RateLimitLayer;
+use crate::request_id::{self, RequestIdFuture, RequestIdLayer, Settings};
 use crate::routing::{method_not_allowed, not_found};
-use crate::timeout::{Timeout, TimeoutLayer};
+use crate::{panic, timeout};
 
 /// Every layer of the crate, configured once. See the [module docs](self).
 #[derive(Debug, Clone)]
@@ -114,27 +121,68 @@ impl ErrorLayers {
     /// it in the layers.
     pub fn apply(self, router: Router) -> ErrorService {
         let router = router.fallback(not_found).method_not_allowed_fallback(method_not_allowed);
-        let stack = ServiceBuilder::new()
-            .layer(self.request_id)
-            .layer(CatchPanicLayer)
-            .option_layer(self.rate_limit)
-            .option_layer(self.overload)
-            .option_layer(self.timeout.map(TimeoutLayer::new))
-            .service(router);
-        ErrorService { stack }
+        let limits = Limits { rate_limit: self.rate_limit, overload: self.overload, timeout: self.timeout };
+        ErrorService { router, settings: Arc::clone(self.request_id.settings()), limits: Arc::new(limits) }
     }
 }
 
-type Timed = Either<Timeout<Router>, Router>;
-type Shed = Either<Overload<Timed>, Timed>;
-type Limited = Either<RateLimit<Shed>, Shed>;
-type Stack = RequestIdService<CatchPanic<Limited>>;
-
-/// A router wrapped in [`ErrorLayers`]: serve it with `axum::serve`, or
-/// call it as a tower [`Service`].
+/// The router under every layer of an [`ErrorLayers`]: what
+/// [`ErrorLayers::apply`] gives, for `axum::serve`.
+///
+/// It answers exactly as the layers stacked one by one would, with one
+/// service and one future for all of them: the stack would clone a service
+/// per layer for every request and move a future per layer as each is
+/// started.
 #[derive(Debug, Clone)]
 pub struct ErrorService {
-    stack: Stack,
+    router: Router,
+    settings: Arc<Settings>,
+    limits: Arc<Limits>,
+}
+
+/// The layers of an [`ErrorService`] below the request id and panic
+/// catching, in their order: rate limit, concurrency limit, timeout.
+#[derive(Debug)]
+struct Limits {
+    rate_limit: Option<RateLimitLayer>,
+    overload: Option<OverloadLayer>,
+    timeout: Option<Duration>,
+}
+
+impl Limits {
+    /// Admits the request and starts the router on it, catching a panic of
+    /// either.
+    fn call<B>(&self, router: &mut Router, request: Request<B>) -> GuardedFuture
+    where
+        B: HttpBody<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let state = match catch_unwind(AssertUnwindSafe(|| self.admit_and_call(router, request))) {
+            Ok(state) => state,
+            Err(panic) => Guarded::Refused { refusal: Some(Refusal::Panic(panic)) },
+        };
+        GuardedFuture { state }
+    }
+
+    fn admit_and_call<B>(&self, router: &mut Router, request: Request<B>) -> Guarded
+    where
+        B: HttpBody<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let refused = |error| Guarded::Refused { refusal: Some(Refusal::Error(error)) };
+        if let Some(rate_limit) = &self.rate_limit
+            && let Err(error) = rate_limit.admit(request.headers())
+        {
+            return refused(error);
+        }
+        let slot = match self.overload.as_ref().map(OverloadLayer::admit) {
+            Some(Err(error)) => return refused(error),
+            Some(Ok(slot)) => Some(slot),
+            None => None,
+        };
+        let deadline = self.timeout.map(|timeout| (Instant::now() + timeout, timeout));
+        Guarded::Running { future: Service::call(router, request), sleep: None, deadline, slot }
+    }
 }
 
 impl<B> Service<Request<B>> for ErrorService
@@ -144,19 +192,98 @@ where
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = <Stack as Service<Request<B>>>::Future;
+    type Future = ErrorFuture;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        <Stack as Service<Request<B>>>::poll_ready(&mut self.stack, cx)
+        <Router as Service<Request<B>>>::poll_ready(&mut self.router, cx)
     }
 
-    fn call(&mut self, request: Request<B>) -> Self::Future {
-        self.stack.call(request)
+    fn call(&mut self, request: Request<B>) -> ErrorFuture {
+        let (router, limits) = (&mut self.router, &self.limits);
+        ErrorFuture { inner: request_id::start(&self.settings, request, |request| limits.call(router, request)) }
     }
 }
 
-/// Lets `axum::serve(listener, service)` take an [`ErrorService`] as it
-/// takes a [`Router`]: each connection gets a clone.
+pin_project! {
+    /// The response future of an [`ErrorService`].
+    pub struct ErrorFuture {
+        #[pin]
+        inner: RequestIdFuture<GuardedFuture>,
+    }
+}
+
+impl Future for ErrorFuture {
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.project().inner.poll(cx)
+    }
+}
+
+pin_project! {
+    /// The router's future under the limits and panic catching: the part of
+    /// an [`ErrorFuture`] that runs with the request's id current.
+    struct GuardedFuture {
+        #[pin]
+        state: Guarded,
+    }
+}
+
+pin_project! {
+    #[project = GuardedProj]
+    enum Guarded {
+        // The router at work, with its timer (set once it is found
+        // pending) and its concurrency slot.
+        Running {
+            #[pin]
+            future: RouteFuture<Infallible>,
+            #[pin]
+            sleep: Option<Sleep>,
+            deadline: Option<(Instant, Duration)>,
+            slot: Option<Slot>,
+        },
+        // Refused before the router ran, answered at the first poll, where
+        // the request's id is current.
+        Refused { refusal: Option<Refusal> },
+    }
+}
+
+/// Why a request never reached the router.
+enum Refusal {
+    /// A limit's error.
+    Error(ApiError),
+    /// A panic while admitting it or starting the router.
+    Panic(Box<dyn Any + Send>),
+}
+
+impl Future for GuardedFuture {
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            GuardedProj::Running { future, sleep, deadline, slot } => {
+                let answer = match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+                    Ok(Poll::Ready(Ok(response))) => response,
+                    Ok(Poll::Ready(Err(never))) => match never {},
+                    Err(panic) => panic::respond(&*panic),
+                    Ok(Poll::Pending) => match *deadline {
+                        Some((at, timeout)) => std::task::ready!(timeout::poll_deadline(sleep, at, timeout, cx)),
+                        None => return Poll::Pending,
+                    },
+                };
+                drop(slot.take());
+                Poll::Ready(Ok(answer))
+            }
+            GuardedProj::Refused { refusal } => Poll::Ready(Ok(
+                match refusal.take().expect("a refused request's future is polled until it answers once") {
+                    Refusal::Error(error) => error.into_response(),
+                    Refusal::Panic(panic) => panic::respond(&*panic),
+                },
+            )),
+        }
+    }
+}
+
 impl<L: Listener> Service<IncomingStream<'_, L>> for ErrorService {
     type Response = ErrorService;
     type Error = Infallible;

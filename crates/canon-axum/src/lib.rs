@@ -45,7 +45,7 @@
 //!
 //! async fn get_vm(Path(vm_id): Path<String>) -> Result<String, ApiError> {
 //!     Err(Status::builder(Code::NotFound, format!("VM '{vm_id}' not found."))
-//!         .error_info("VM_NOT_FOUND", "compute.example.dev", [("vmId", vm_id.as_str())])
+//!         .error_info("VM_NOT_FOUND", "compute.example.dev", [("vmId", vm_id)])
 //!         .build())?
 //! }
 //!

@@ -25,7 +25,7 @@ use axum::response::Response;
 use http::Request;
 use tower::{Layer, Service};
 
-use crate::error::produced;
+use crate::error::{ApiError, produced};
 use crate::future::ResponseFuture;
 
 /// The delay an overloaded server asks for unless configured otherwise.
@@ -65,6 +65,14 @@ impl OverloadLayer {
     }
 }
 
+impl OverloadLayer {
+    /// Admits a request, which holds its slot until the [`Slot`] is
+    /// dropped, or gives the `OVERLOADED` error when all are taken.
+    pub(crate) fn admit(&self) -> Result<Slot, ApiError> {
+        Slot::take(&self.slots).ok_or_else(|| produced::overloaded(self.retry_after))
+    }
+}
+
 impl<S> Layer<S> for OverloadLayer {
     type Service = Overload<S>;
 
@@ -93,9 +101,9 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        match Slot::take(&self.layer.slots) {
-            Some(slot) => ResponseFuture::admitted(self.inner.call(request), slot),
-            None => ResponseFuture::rejected(produced::overloaded(self.layer.retry_after)),
+        match self.layer.admit() {
+            Ok(slot) => ResponseFuture::admitted(self.inner.call(request), slot),
+            Err(error) => ResponseFuture::rejected(error),
         }
     }
 }

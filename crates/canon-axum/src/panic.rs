@@ -123,7 +123,7 @@ where
 }
 
 /// The `INTERNAL` error for a panic, logged with the request id.
-fn respond(panic: &(dyn Any + Send)) -> Response {
+pub(crate) fn respond(panic: &(dyn Any + Send)) -> Response {
     let message = panic_message(panic);
     context::with_current(|context| {
         let request_id = context.map(|context| context.request_id.as_str()).unwrap_or_default();

@@ -40,8 +40,8 @@ use std::time::{Duration, Instant};
 use axum::response::Response;
 use canon::details::{ErrorInfo, QuotaFailure, QuotaViolation};
 use canon::{Code, ProtoDuration, Status};
-use http::Request;
 use http::header::{AUTHORIZATION, HeaderName};
+use http::{HeaderMap, HeaderValue, Request};
 use tower::{Layer, Service};
 
 use crate::error::ApiError;
@@ -84,6 +84,15 @@ impl RateLimitLayer {
     pub fn key_header(mut self, header: HeaderName) -> RateLimitLayer {
         self.header = header;
         self
+    }
+
+    /// Admits a request with `headers` now, taking a token from its key's
+    /// bucket, or gives the `RATE_LIMITED` error.
+    pub(crate) fn admit(&self, headers: &HeaderMap) -> Result<(), ApiError> {
+        let Some(key) = headers.get(&self.header).map(HeaderValue::as_bytes).filter(|key| !key.is_empty()) else {
+            return Ok(());
+        };
+        self.take(key, Instant::now()).map_err(|wait| rate_limited(key, self.rate, wait))
     }
 
     /// Takes a token for `key` at `now`, or says how long until there is one.
@@ -140,10 +149,9 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let key = request.headers().get(&self.layer.header).map(|value| value.as_bytes()).filter(|k| !k.is_empty());
-        match key.map(|key| (key, self.layer.take(key, Instant::now()))) {
-            Some((key, Err(wait))) => ResponseFuture::rejected(rate_limited(key, self.layer.rate, wait)),
-            _ => ResponseFuture::admitted(self.inner.call(request), ()),
+        match self.layer.admit(request.headers()) {
+            Ok(()) => ResponseFuture::admitted(self.inner.call(request), ()),
+            Err(error) => ResponseFuture::rejected(error),
         }
     }
 }
@@ -267,9 +275,9 @@ fn rate_limited(key: &[u8], rate: Rate, wait: Duration) -> ApiError {
     )
     .detail(
         ErrorInfo::new(reason::RATE_LIMITED, "")
-            .with_metadata("limit", limit.as_str())
-            .with_metadata("period", period.as_str())
-            .with_metadata("apiKeyHash", hash.as_str()),
+            .with_metadata("limit", limit.clone())
+            .with_metadata("period", period.clone())
+            .with_metadata("apiKeyHash", hash.clone()),
     )
     .detail(QuotaFailure {
         violations: vec![QuotaViolation::new(format!("apiKey:{hash}"), format!("{limit} requests per {period}"))],

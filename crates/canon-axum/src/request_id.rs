@@ -281,6 +281,11 @@ impl RequestIdLayer {
     pub fn config(&self) -> &ErrorConfig {
         &self.settings.config
     }
+
+    /// What every request of the layer shares.
+    pub(crate) fn settings(&self) -> &Arc<Settings> {
+        &self.settings
+    }
 }
 
 impl<S> Layer<S> for RequestIdLayer {
@@ -313,37 +318,64 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> RequestIdFuture<S::Future> {
-        // Inside another RequestIdLayer: in its `call` (layers stacked
-        // directly) or in its future (a layer on a route of its router).
-        if CALLING.get() || context::is_set() {
-            return RequestIdFuture { state: State::Nested { future: self.inner.call(request) } };
-        }
-        let settings = &self.settings;
-        let incoming = request.headers().get(&settings.header).filter(|_| settings.accept_incoming);
-        let request_id = incoming.and_then(RequestId::from_header_value).unwrap_or_else(RequestId::generate);
+        let inner = &mut self.inner;
+        start(&self.settings, request, |request| inner.call(request))
+    }
+}
+
+/// Starts a request under a request id: decides the id, opens the span, and
+/// makes the context current for `call`, which starts the inner work, and
+/// for every poll of the future it returns.
+///
+/// Inside another request-id layer (in its `call` when stacked directly, or
+/// in its future when on a route of its router), that layer does all this
+/// and `call` runs alone.
+pub(crate) fn start<B, F: Future>(
+    settings: &Arc<Settings>,
+    request: Request<B>,
+    call: impl FnOnce(Request<B>) -> F,
+) -> RequestIdFuture<F> {
+    if CALLING.get() || context::is_set() {
+        return RequestIdFuture { state: State::Nested { future: call(request) } };
+    }
+    let incoming = request.headers().get(&settings.header).filter(|_| settings.accept_incoming);
+    let request_id = incoming.and_then(RequestId::from_header_value).unwrap_or_else(RequestId::generate);
+    let span = if span_is_wanted() {
         let span = tracing::info_span!(
             "request",
             request_id = request_id.as_str(),
             method = %request.method(),
             path = request.uri().path(),
         );
-        // No subscriber wants the span: keep none, which spares entering,
-        // leaving and dropping it (each a call into `log` when tracing's
-        // `log` feature is on, as it is in a default axum build).
-        let span = (!span.is_disabled()).then_some(span);
-        let method = request.method().clone();
-        let uri = request.uri().clone();
-        let context = Context { settings: Arc::clone(settings), request_id, rendered: Cell::new(false) };
-        // The context is current when the future is polled, which is where
-        // handlers and extractors run and where this crate's layers write
-        // their errors; `call` itself only runs inside the span.
-        let future = {
-            let _entered = span.as_ref().map(Span::enter);
-            let _calling = Calling::start();
-            self.inner.call(request)
-        };
-        RequestIdFuture { state: State::Running { future: CONTEXT.scope(context, future), span, method, uri } }
-    }
+        // A disabled span is one that only `log` may see, and it has seen
+        // the fields already: entering, leaving and dropping it would each
+        // be one more call into `log`.
+        (!span.is_disabled()).then_some(span)
+    } else {
+        None
+    };
+    let method = request.method().clone();
+    let uri = request.uri().clone();
+    let context = Context { settings: Arc::clone(settings), request_id, rendered: Cell::new(false) };
+    // The context is current when the future is polled, which is where
+    // handlers and extractors run and where this crate's layers write
+    // their errors; `call` itself only runs inside the span.
+    let future = {
+        let _entered = span.as_ref().map(Span::enter);
+        let _calling = Calling::start();
+        call(request)
+    };
+    RequestIdFuture { state: State::Running { future: CONTEXT.scope(context, future), span, method, uri } }
+}
+
+/// Whether anything would see the request's span: a tracing subscriber that
+/// wants INFO or, while no subscriber has ever been set, a `log` logger that
+/// does (tracing's `log` feature, on in a default axum build, writes spans
+/// to `log` then). Asked first, because even a span that nobody sees formats
+/// its fields for `log`.
+fn span_is_wanted() -> bool {
+    tracing::level_enabled!(tracing::Level::INFO)
+        || (!tracing::dispatcher::has_been_set() && log::max_level() >= log::LevelFilter::Info)
 }
 
 thread_local! {

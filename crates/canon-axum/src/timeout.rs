@@ -88,17 +88,26 @@ where
     type Output = Result<Response, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut this = self.project();
+        let this = self.project();
         if let Poll::Ready(output) = this.inner.poll(cx) {
             return Poll::Ready(output);
         }
-        if this.sleep.is_none() {
-            this.sleep.set(Some(tokio::time::sleep_until(*this.deadline)));
-        }
-        let sleep = this.sleep.as_pin_mut().expect("the timer is set");
-        match sleep.poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Ok(produced::deadline_exceeded(*this.timeout).into_response())),
-            Poll::Pending => Poll::Pending,
-        }
+        poll_deadline(this.sleep, *this.deadline, *this.timeout, cx).map(Ok)
     }
+}
+
+/// Polls the timer of a request due by `deadline`, after its work was found
+/// pending: the timer is set only then, so that work done at its first poll
+/// costs none. Ready with the `DEADLINE_EXCEEDED` answer when it fires.
+pub(crate) fn poll_deadline(
+    mut sleep: Pin<&mut Option<Sleep>>,
+    deadline: Instant,
+    timeout: Duration,
+    cx: &mut Context<'_>,
+) -> Poll<Response> {
+    if sleep.is_none() {
+        sleep.set(Some(tokio::time::sleep_until(deadline)));
+    }
+    let sleep = sleep.as_pin_mut().expect("the timer is set");
+    sleep.poll(cx).map(|()| produced::deadline_exceeded(timeout).into_response())
 }

@@ -60,8 +60,8 @@ pub(crate) fn explain_json(decoded: &Decoded, advice: &Advice<'_>) -> Value {
         "retry_delay_ms": advice.retry_delay.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
         "action": advice.action,
         "request_id": decoded.request_id(),
-        "reason": info.map(|i| i.reason.as_str()).filter(|r| !r.is_empty()),
-        "domain": info.map(|i| i.domain.as_str()).filter(|d| !d.is_empty()),
+        "reason": info.map(|i| i.reason.as_ref()).filter(|r| !r.is_empty()),
+        "domain": info.map(|i| i.domain.as_ref()).filter(|d| !d.is_empty()),
         "field_violations": advice
             .field_violations
             .iter()

@@ -156,8 +156,9 @@ impl Cloud {
     /// GPU models, machine types) where it is missing and makes the
     /// API-key secret on first open.
     pub fn new(store: Store, clock: Arc<dyn Clock>, config: CloudConfig) -> Result<Cloud, Status> {
-        let errors =
-            Errors::new(&config.error_domain).with_debug(config.debug).with_quota_retry_delay(config.quota_retry_delay);
+        let errors = Errors::new(config.error_domain.clone())
+            .with_debug(config.debug)
+            .with_quota_retry_delay(config.quota_retry_delay);
         let configured = config.api_key_secret.clone();
         let secret = store
             .write(|tx| {

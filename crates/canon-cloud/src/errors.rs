@@ -112,7 +112,7 @@ pub const INTERNAL_MESSAGE: &str = "An internal error occurred. Try again or con
 /// Builds the domain's errors in one ErrorInfo domain.
 #[derive(Debug, Clone)]
 pub struct Errors {
-    domain: String,
+    domain: canon::Text,
     debug: bool,
     quota_retry_delay: Duration,
 }
@@ -120,7 +120,7 @@ pub struct Errors {
 impl Errors {
     /// Errors in this ErrorInfo domain, without debug details, with the
     /// CUDO page's 30-second retry delay on quota errors.
-    pub fn new(domain: impl Into<String>) -> Errors {
+    pub fn new(domain: impl Into<canon::Text>) -> Errors {
         Errors { domain: domain.into(), debug: false, quota_retry_delay: Duration::from_secs(30) }
     }
 
@@ -136,19 +136,19 @@ impl Errors {
         self
     }
 
-    /// The ErrorInfo domain.
-    pub fn domain(&self) -> &str {
-        &self.domain
+    /// The ErrorInfo domain, as an ErrorInfo holds it.
+    pub fn domain(&self) -> canon::Text {
+        self.domain.clone()
     }
 
     fn info<'a>(
         &self,
-        reason: &str,
+        reason: impl Into<canon::Text>,
         metadata: impl IntoIterator<Item = (&'a str, String)>,
     ) -> canon::details::ErrorInfo {
-        let mut info = canon::details::ErrorInfo::new(reason, &self.domain);
+        let mut info = canon::details::ErrorInfo::new(reason, self.domain.clone());
         for (key, value) in metadata {
-            info.metadata.insert(key.to_owned(), value);
+            info.metadata.insert(key.to_owned().into(), value.into());
         }
         info
     }
@@ -188,7 +188,7 @@ impl Errors {
     pub fn not_found(&self, kind: ResourceKind, id: &str, project_id: &str) -> Status {
         Status::builder(Code::NotFound, format!("{} '{id}' not found in project '{project_id}'.", kind.display_name()))
             .detail(self.info(
-                &format!("{}_NOT_FOUND", kind.reason_prefix()),
+                format!("{}_NOT_FOUND", kind.reason_prefix()),
                 [(kind.id_key(), id.to_owned()), ("projectId", project_id.to_owned())],
             ))
             .build()
@@ -198,7 +198,7 @@ impl Errors {
     /// center, an API key.
     pub fn not_found_global(&self, kind: ResourceKind, id: &str) -> Status {
         Status::builder(Code::NotFound, format!("{} '{id}' not found.", kind.display_name()))
-            .detail(self.info(&format!("{}_NOT_FOUND", kind.reason_prefix()), [(kind.id_key(), id.to_owned())]))
+            .detail(self.info(format!("{}_NOT_FOUND", kind.reason_prefix()), [(kind.id_key(), id.to_owned())]))
             .build()
     }
 
@@ -222,7 +222,7 @@ impl Errors {
             format!("{} '{id}' already exists in project '{project_id}'.", kind.display_name()),
         )
         .detail(self.info(
-            &format!("{}_ALREADY_EXISTS", kind.reason_prefix()),
+            format!("{}_ALREADY_EXISTS", kind.reason_prefix()),
             [(kind.id_key(), id.to_owned()), ("projectId", project_id.to_owned())],
         ))
         .build()
@@ -365,7 +365,7 @@ impl Errors {
             format!("{} must be in {} before {}.", kind.display_name(), required.join(" or "), action.gerund()),
         )
         .detail(self.info(
-            &format!("{}_STATE_INVALID", kind.reason_prefix()),
+            format!("{}_STATE_INVALID", kind.reason_prefix()),
             [
                 (kind.id_key(), id.to_owned()),
                 ("currentState", current.to_owned()),
@@ -601,17 +601,19 @@ impl Errors {
         retry_after: Option<Duration>,
         metadata: &[(&str, &str)],
     ) -> Status {
-        let mut builder = Status::builder(code, message.unwrap_or(code.description()));
+        let message: canon::Text = match message {
+            Some(message) => message.to_owned().into(),
+            None => code.description().into(),
+        };
+        let mut builder = Status::builder(code, message);
         if let Some(delay) = retry_after {
             builder = builder.retry_delay(delay);
         }
         builder
-            .detail(
-                self.info(
-                    reason.unwrap_or(reason::FAULT_INJECTED),
-                    metadata.iter().map(|(k, v)| (*k, (*v).to_owned())),
-                ),
-            )
+            .detail(self.info(
+                reason.map_or(reason::FAULT_INJECTED.into(), |reason| canon::Text::from(reason.to_owned())),
+                metadata.iter().map(|(k, v)| (*k, (*v).to_owned())),
+            ))
             .build()
     }
 }

@@ -480,7 +480,7 @@ impl FaultRuleError {
                 Status::builder(Code::AlreadyExists, format!("Fault rule '{id}' already exists."))
                     .detail(
                         canon::details::ErrorInfo::new("FAULT_RULE_ALREADY_EXISTS", errors.domain())
-                            .with_metadata("faultRuleId", id),
+                            .with_metadata("faultRuleId", id.clone()),
                     )
                     .build()
             }
@@ -856,7 +856,7 @@ impl FaultHeaderError {
             .detail(
                 canon::details::ErrorInfo::new(reason::FAULT_HEADER_INVALID, errors.domain())
                     .with_metadata("header", FAULT_HEADER)
-                    .with_metadata("problem", &self.detail),
+                    .with_metadata("problem", self.detail.clone()),
             )
             .build()
     }
@@ -1016,7 +1016,7 @@ mod tests {
         assert_eq!(status.message(), "Down.");
         assert_eq!(status.retry_delay(), Some(Duration::from_secs(5)));
         let info = status.error_info().unwrap();
-        assert_eq!((info.reason.as_str(), info.metadata["faultRuleId"].as_str()), ("FAULT_INJECTED", "fail"));
+        assert_eq!((info.reason.as_ref(), info.metadata["faultRuleId"].as_ref()), ("FAULT_INJECTED", "fail"));
         let counters: Vec<(String, u64, u64)> =
             engine.list().into_iter().map(|r| (r.rule.id, r.matched, r.fired)).collect();
         assert_eq!(counters[3], ("never-reached".to_owned(), 0, 0));

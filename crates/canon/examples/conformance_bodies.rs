@@ -71,8 +71,8 @@ fn write_bodies(dir: &std::path::Path) -> std::io::Result<usize> {
             "http_status": encoded.http_status,
             "message": status.message(),
             "exception": api_core_exception(encoded.http_status),
-            "reason": info.map(|i| i.reason.as_str()),
-            "domain": info.map(|i| i.domain.as_str()),
+            "reason": info.map(|i| i.reason.as_ref()),
+            "domain": info.map(|i| i.domain.as_ref()),
             "metadata": info.map(|i| &i.metadata),
             "detail_types": status.details().iter().map(|d| d.kind().map(|k| k.proto_name())).collect::<Vec<_>>(),
             "expected_details": status.details().iter().map(expected_fields).collect::<Vec<_>>(),
@@ -120,7 +120,7 @@ fn duration(seconds: i64, nanos: i32) -> ProtoDuration {
     ProtoDuration::new(seconds, nanos).expect("a valid duration")
 }
 
-fn error_info(reason: &str, metadata: &[(&str, &str)]) -> Detail {
+fn error_info(reason: &'static str, metadata: &[(&'static str, &'static str)]) -> Detail {
     let mut info = ErrorInfo::new(reason, DOMAIN);
     for (key, value) in metadata {
         info = info.with_metadata(*key, *value);

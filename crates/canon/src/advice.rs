@@ -405,7 +405,7 @@ pub fn rule_for(status: &Status, provider: Provider) -> &'static AdviceRule {
     match provider {
         Provider::Cudo => by_code(),
         Provider::Gcore => {
-            let reason = status.error_info().filter(|i| i.domain == gcore::DOMAIN).map(|i| i.reason.as_str());
+            let reason = status.error_info().filter(|i| i.domain == gcore::DOMAIN).map(|i| i.reason.as_ref());
             GCORE_RULES
                 .iter()
                 .find(|r| r.code == code && r.reason.is_some() && r.reason == reason)
@@ -441,7 +441,7 @@ pub fn advice(status: &Status, provider: Provider, retry_delay: Option<Duration>
         for key in info.metadata.keys() {
             if key.starts_with("available") {
                 alternatives.extend(info.metadata_list(key));
-            } else if key.as_str() > "available" {
+            } else if key.as_ref() > "available" {
                 break;
             }
         }

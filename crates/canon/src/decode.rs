@@ -50,7 +50,7 @@ use serde_json::value::RawValue;
 use crate::code::Code;
 use crate::details::{
     BadRequest, ConformingDetail, Detail, ErrorInfo, FieldViolation, Help, HelpLink, QuotaFailure, QuotaViolation,
-    RequestInfo, ResourceInfo, RetryInfo, UnknownDetail,
+    RequestInfo, ResourceInfo, RetryInfo, Text, UnknownDetail,
 };
 use crate::gcore;
 use crate::headers::HeaderHints;
@@ -348,7 +348,7 @@ enum GcoreMember<'a, T> {
 /// Gcore's `info`, read: the ErrorInfo metadata it gives (see
 /// [`InfoSeed`]) and the quota value.
 struct InfoRead {
-    metadata: BTreeMap<String, String>,
+    metadata: BTreeMap<Text, Text>,
     limit: i64,
 }
 
@@ -1003,7 +1003,7 @@ impl LegacyError {
             ("extendedHelp", &self.extended_help),
         ] {
             if !value.is_empty() {
-                metadata.insert(key.to_owned(), value.clone());
+                metadata.insert(key.into(), value.clone().into());
             }
         }
         let mut out = Vec::with_capacity(2);
@@ -1012,7 +1012,10 @@ impl LegacyError {
                 field_violations: vec![FieldViolation::new(self.location.clone(), self.message.clone())],
             }));
         }
-        out.insert(0, Detail::ErrorInfo(ErrorInfo { reason: self.reason, domain: self.domain, metadata }));
+        out.insert(
+            0,
+            Detail::ErrorInfo(ErrorInfo { reason: self.reason.into(), domain: self.domain.into(), metadata }),
+        );
         out
     }
 }
@@ -1214,7 +1217,7 @@ impl<'de> Deserialize<'de> for MetaValue {
 /// `info`; and the int64 of its last `limit` member, the quota value of a
 /// `QuotaLimitExceed`.
 struct InfoSeed<'m> {
-    metadata: &'m mut BTreeMap<String, String>,
+    metadata: &'m mut BTreeMap<Text, Text>,
     limit: &'m mut i64,
 }
 
@@ -1227,7 +1230,7 @@ impl<'de> serde::de::DeserializeSeed<'de> for InfoSeed<'_> {
 
 impl InfoSeed<'_> {
     fn other(self, value: MetaValue) {
-        self.metadata.insert("info".to_owned(), value.text);
+        self.metadata.insert("info".into(), value.text.into());
     }
 }
 
@@ -1242,7 +1245,7 @@ impl<'de> serde::de::Visitor<'de> for InfoSeed<'_> {
             if key.0 == "limit" {
                 *self.limit = value.integer_or_zero;
             }
-            self.metadata.insert(key.0.into_owned(), value.text);
+            self.metadata.insert(key.0.into_owned().into(), value.text.into());
         }
         Ok(())
     }
@@ -1276,7 +1279,7 @@ impl<'de> serde::de::Visitor<'de> for InfoSeed<'_> {
 /// quota value. One pass over the raw text; when that pass fails (a string
 /// that is not Unicode, a value nested too deep for a `Value`), the
 /// metadata is rebuilt the slower way, which keeps what can be kept.
-fn add_info(metadata: &mut BTreeMap<String, String>, class: &str, raw: &RawValue) -> i64 {
+fn add_info(metadata: &mut BTreeMap<Text, Text>, class: &str, raw: &RawValue) -> i64 {
     let mut limit = 0;
     let mut de = serde_json::Deserializer::from_str(raw.get());
     let seed = InfoSeed { metadata: &mut *metadata, limit: &mut limit };
@@ -1284,7 +1287,7 @@ fn add_info(metadata: &mut BTreeMap<String, String>, class: &str, raw: &RawValue
         return limit;
     }
     metadata.clear();
-    metadata.insert(gcore::EXCEPTION_CLASS_KEY.to_owned(), class.to_owned());
+    metadata.insert(gcore::EXCEPTION_CLASS_KEY.into(), class.to_owned().into());
     limit = 0;
     match serde_json::from_str::<ObjectEntries<'_>>(raw.get()) {
         Ok(entries) => {
@@ -1293,12 +1296,12 @@ fn add_info(metadata: &mut BTreeMap<String, String>, class: &str, raw: &RawValue
                 if key == "limit" {
                     limit = value.integer_or_zero;
                 }
-                metadata.insert(key.into_owned(), value.text);
+                metadata.insert(key.into_owned().into(), value.text.into());
             }
         }
         Err(_) if raw.get() == "null" => {}
         Err(_) => {
-            metadata.insert("info".to_owned(), metadata_text(raw));
+            metadata.insert("info".into(), metadata_text(raw).into());
         }
     }
     limit
@@ -1489,18 +1492,18 @@ fn decode_gcore(f: &mut Fields<'_>, class: &str, http: u16) -> BodyOnly {
     // inserted after it.
     let (mut metadata, limit) = match f.info.take() {
         Some(GcoreMember::Read(InfoRead { mut metadata, limit })) => {
-            metadata.entry(gcore::EXCEPTION_CLASS_KEY.to_owned()).or_insert_with(|| class.to_owned());
+            metadata.entry(gcore::EXCEPTION_CLASS_KEY.into()).or_insert_with(|| class.to_owned().into());
             (metadata, Some(limit))
         }
         Some(GcoreMember::Raw(raw)) => {
             let mut metadata = BTreeMap::new();
-            metadata.insert(gcore::EXCEPTION_CLASS_KEY.to_owned(), class.to_owned());
+            metadata.insert(gcore::EXCEPTION_CLASS_KEY.into(), class.to_owned().into());
             let limit = add_info(&mut metadata, class, raw);
             (metadata, Some(limit))
         }
         None => {
             let mut metadata = BTreeMap::new();
-            metadata.insert(gcore::EXCEPTION_CLASS_KEY.to_owned(), class.to_owned());
+            metadata.insert(gcore::EXCEPTION_CLASS_KEY.into(), class.to_owned().into());
             (metadata, None)
         }
     };
@@ -1511,7 +1514,7 @@ fn decode_gcore(f: &mut Fields<'_>, class: &str, http: u16) -> BodyOnly {
     let violations = match invalid_fields {
         Some(InvalidFields::Fields(fields)) => Some(field_violations(fields)),
         Some(InvalidFields::Other(text)) => {
-            metadata.insert("invalidFields".to_owned(), text);
+            metadata.insert("invalidFields".into(), text.into());
             None
         }
         Some(InvalidFields::Null) | None => None,
@@ -1525,14 +1528,14 @@ fn decode_gcore(f: &mut Fields<'_>, class: &str, http: u16) -> BodyOnly {
         // Only `info` puts `quota_name` in the metadata; of duplicate keys
         // the last counts, as there.
         let violation = QuotaViolation {
-            subject: metadata.get("quota_name").cloned().unwrap_or_default(),
+            subject: metadata.get("quota_name").map(|name| name.to_string()).unwrap_or_default(),
             description: message.clone(),
             quota_value: limit.unwrap_or_default(),
             ..QuotaViolation::default()
         };
         Detail::QuotaFailure(QuotaFailure { violations: vec![violation] })
     });
-    details.push(Detail::ErrorInfo(ErrorInfo { reason, domain: gcore::DOMAIN.to_owned(), metadata }));
+    details.push(Detail::ErrorInfo(ErrorInfo { reason: reason.into(), domain: gcore::DOMAIN.into(), metadata }));
     if let Some(field_violations) = violations {
         details.push(Detail::BadRequest(BadRequest { field_violations }));
     }
@@ -1628,11 +1631,11 @@ pub(super) mod tests {
         for case in INFO_CASES {
             let raw: &RawValue = serde_json::from_str(case).unwrap();
             let mut fast = BTreeMap::new();
-            fast.insert(gcore::EXCEPTION_CLASS_KEY.to_owned(), "C".to_owned());
+            fast.insert(gcore::EXCEPTION_CLASS_KEY.into(), "C".into());
             let fast_limit = add_info(&mut fast, "C", raw);
             // The reading from the raw text alone.
             let mut slow = BTreeMap::new();
-            slow.insert(gcore::EXCEPTION_CLASS_KEY.to_owned(), "C".to_owned());
+            slow.insert(gcore::EXCEPTION_CLASS_KEY.into(), "C".into());
             let mut slow_limit = 0;
             match serde_json::from_str::<ObjectEntries<'_>>(raw.get()) {
                 Ok(entries) => {
@@ -1640,11 +1643,11 @@ pub(super) mod tests {
                         if key == "limit" {
                             slow_limit = raw_integer(Some(value)).unwrap_or_default();
                         }
-                        slow.insert(key.into_owned(), metadata_text(value));
+                        slow.insert(key.into_owned().into(), metadata_text(value).into());
                     }
                 }
                 Err(_) => {
-                    slow.insert("info".to_owned(), metadata_text(raw));
+                    slow.insert("info".into(), metadata_text(raw).into());
                 }
             }
             assert_eq!(fast, slow, "{case}");
@@ -1658,7 +1661,7 @@ pub(super) mod tests {
             format!(r#"{{"exception_class":"ValidationError","message":"m","invalid_fields":{invalid_fields}}}"#);
         let status = decode(400, &HeaderMap::new(), body.as_bytes()).status;
         let violations = status.field_violations().map(|v| (v.field.clone(), v.description.clone())).collect();
-        let other = status.error_info().and_then(|i| i.metadata.get("invalidFields").cloned());
+        let other = status.error_info().and_then(|i| i.metadata.get("invalidFields")).map(|text| text.to_string());
         (violations, other)
     }
 

@@ -40,6 +40,7 @@
 //! assert_eq!(detail.to_json(), json);
 //! ```
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
@@ -134,30 +135,49 @@ impl fmt::Display for DetailKind {
     }
 }
 
+/// Text of a status that is most often a constant: a `&'static str` is kept
+/// as it is, anything else is owned.
+///
+/// A server's error reasons, domains and metadata keys, and many of its
+/// messages, are string literals; keeping them borrowed spares an allocation
+/// for each every time an error is built. Reading (`&str`, `==`, `Display`)
+/// works as on a `String`; to build one, pass a `&'static str` or a
+/// `String`.
+///
+/// ```
+/// use canon::details::ErrorInfo;
+///
+/// let id = "vm-1";
+/// let info = ErrorInfo::new("VM_NOT_FOUND", "compute.example.dev").with_metadata("vmId", id.to_owned());
+/// assert_eq!(info.reason, "VM_NOT_FOUND");
+/// assert_eq!(info.metadata["vmId"], "vm-1");
+/// ```
+pub type Text = Cow<'static, str>;
+
 /// `google.rpc.ErrorInfo`: the reason for the error, the domain that
 /// defines the reason, and metadata that makes it actionable.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ErrorInfo {
     /// The reason, `UPPER_SNAKE_CASE`, unique within the domain.
-    #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "String::is_empty")]
-    pub reason: String,
+    #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "str::is_empty")]
+    pub reason: Text,
     /// The logical grouping the reason belongs to, usually the service name.
-    #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "String::is_empty")]
-    pub domain: String,
+    #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "str::is_empty")]
+    pub domain: Text,
     /// Additional structured details, lowerCamelCase keys.
     #[serde(default, deserialize_with = "null_as_default", skip_serializing_if = "BTreeMap::is_empty")]
-    pub metadata: BTreeMap<String, String>,
+    pub metadata: BTreeMap<Text, Text>,
 }
 
 impl ErrorInfo {
     /// An ErrorInfo with a reason and a domain and no metadata.
-    pub fn new(reason: impl Into<String>, domain: impl Into<String>) -> ErrorInfo {
+    pub fn new(reason: impl Into<Text>, domain: impl Into<Text>) -> ErrorInfo {
         ErrorInfo { reason: reason.into(), domain: domain.into(), metadata: BTreeMap::new() }
     }
 
     /// Adds one metadata entry.
-    pub fn with_metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> ErrorInfo {
+    pub fn with_metadata(mut self, key: impl Into<Text>, value: impl Into<Text>) -> ErrorInfo {
         self.metadata.insert(key.into(), value.into());
         self
     }
@@ -649,9 +669,9 @@ macro_rules! any_wire {
 
 any_wire! {
     ErrorInfoAny => ErrorInfo {
-        #[serde(default, deserialize_with = "null_as_default")] reason: String,
-        #[serde(default, deserialize_with = "null_as_default")] domain: String,
-        #[serde(default, deserialize_with = "null_as_default")] metadata: BTreeMap<String, String>,
+        #[serde(default, deserialize_with = "null_as_default")] reason: Text,
+        #[serde(default, deserialize_with = "null_as_default")] domain: Text,
+        #[serde(default, deserialize_with = "null_as_default")] metadata: BTreeMap<Text, Text>,
     }
     RetryInfoAny => RetryInfo {
         #[serde(default, alias = "retry_delay")] retry_delay: Option<ProtoDuration>,

@@ -256,7 +256,7 @@ fn gcore_row(status: &Status) -> &'static gcore::GcoreRow {
             return row;
         }
     }
-    gcore::row_for_status(status.code(), info.map(|i| i.reason.as_str()))
+    gcore::row_for_status(status.code(), info.map(|i| i.reason.as_ref()))
 }
 
 struct GcoreBody<'a> {
@@ -278,14 +278,14 @@ impl<'a> GcoreBody<'a> {
         let gcore_info = info.filter(|i| i.domain == gcore::DOMAIN);
         let exception_class = gcore_info
             .and_then(|i| i.metadata.get(gcore::EXCEPTION_CLASS_KEY))
-            .map(String::as_str)
+            .map(AsRef::as_ref)
             .unwrap_or(row.exception_class);
         let entries: Vec<(&str, &str)> = info
             .map(|i| {
                 i.metadata
                     .iter()
-                    .filter(|(k, _)| gcore_info.is_none() || k.as_str() != gcore::EXCEPTION_CLASS_KEY)
-                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .filter(|(k, _)| gcore_info.is_none() || *k != gcore::EXCEPTION_CLASS_KEY)
+                    .map(|(k, v)| (k.as_ref(), v.as_ref()))
                     .collect()
             })
             .unwrap_or_default();
@@ -533,9 +533,11 @@ mod tests {
 
     fn standard_detail() -> impl Strategy<Value = Detail> {
         let gcore_info = (prop::sample::select(vec!["ValidationError", "NotFoundError", "Other"]), map()).prop_map(
-            |(class, mut metadata)| {
-                metadata.insert(gcore::EXCEPTION_CLASS_KEY.to_owned(), class.to_owned());
-                ErrorInfo { reason: String::new(), domain: gcore::DOMAIN.to_owned(), metadata }.into()
+            |(class, metadata)| {
+                let mut metadata: BTreeMap<Text, Text> =
+                    metadata.into_iter().map(|(key, value)| (key.into(), value.into())).collect();
+                metadata.insert(gcore::EXCEPTION_CLASS_KEY.into(), class.into());
+                ErrorInfo { reason: "".into(), domain: gcore::DOMAIN.into(), metadata }.into()
             },
         );
         prop_oneof![10 => super::strategies::standard_detail_with(text, map, duration, localized), 1 => gcore_info]

@@ -209,13 +209,13 @@ impl<'a> Object<'a> {
     }
 
     /// An object of strings, left out when empty.
-    fn non_empty_map<'m>(&mut self, key: &str, map: impl ExactSizeIterator<Item = (&'m String, &'m String)>) {
+    fn non_empty_map<'m, T: AsRef<str> + 'm>(&mut self, key: &str, map: impl ExactSizeIterator<Item = (&'m T, &'m T)>) {
         if map.len() == 0 {
             return;
         }
         let mut object = Object::open(self.key(key));
         for (key, value) in map {
-            write_str(object.escaped_key(key), value);
+            write_str(object.escaped_key(key.as_ref()), value.as_ref());
         }
         object.close();
     }
@@ -385,8 +385,8 @@ pub(crate) fn estimated_len(detail: &Detail) -> usize {
     fn strings<'s>(values: impl IntoIterator<Item = &'s String>) -> usize {
         values.into_iter().map(|s| s.len() + 24).sum()
     }
-    fn map(map: &std::collections::BTreeMap<String, String>) -> usize {
-        map.iter().map(|(k, v)| k.len() + v.len() + 6).sum::<usize>() + 16
+    fn map<T: AsRef<str>>(map: &std::collections::BTreeMap<T, T>) -> usize {
+        map.iter().map(|(k, v)| k.as_ref().len() + v.as_ref().len() + 6).sum::<usize>() + 16
     }
     let fields = match detail {
         Detail::Unknown(unknown) => return unknown.json().get().len(),

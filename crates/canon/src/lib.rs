@@ -65,7 +65,7 @@ mod wire;
 pub use advice::{Advice, Category, RetryKind, advice};
 pub use code::{Code, ParseCodeError};
 pub use decode::{Decoded, Dialect, Provider, decode, decode_at};
-pub use details::Detail;
+pub use details::{Detail, Text};
 pub use duration::ProtoDuration;
 pub use encode::{Encoded, Encoding, encode, encode_with_http_status};
 pub use headers::HeaderHints;

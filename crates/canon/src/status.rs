@@ -33,13 +33,14 @@ use crate::code::Code;
 use crate::details::{
     BadRequest, DebugInfo, Detail, DetailKind, ErrorInfo, FieldViolation, Help, HelpLink, LocalizedMessage,
     PreconditionFailure, PreconditionViolation, QuotaFailure, QuotaViolation, RequestInfo, ResourceInfo, RetryInfo,
+    Text,
 };
 
 /// A canonical error: code, developer-facing message and details.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Status {
     code: Code,
-    message: String,
+    message: Text,
     details: Vec<Detail>,
 }
 
@@ -71,17 +72,17 @@ status_accessors! {
 
 impl Status {
     /// A status with no details.
-    pub fn new(code: Code, message: impl Into<String>) -> Status {
+    pub fn new(code: Code, message: impl Into<Text>) -> Status {
         Status { code, message: message.into(), details: Vec::new() }
     }
 
     /// A status with these details, kept as given.
-    pub fn with_details(code: Code, message: impl Into<String>, details: Vec<Detail>) -> Status {
+    pub fn with_details(code: Code, message: impl Into<Text>, details: Vec<Detail>) -> Status {
         Status { code, message: message.into(), details }
     }
 
     /// Starts a builder.
-    pub fn builder(code: Code, message: impl Into<String>) -> StatusBuilder {
+    pub fn builder(code: Code, message: impl Into<Text>) -> StatusBuilder {
         StatusBuilder { status: Status::new(code, message) }
     }
 
@@ -111,13 +112,13 @@ impl Status {
     }
 
     /// Replaces the message.
-    pub fn set_message(&mut self, message: impl Into<String>) {
+    pub fn set_message(&mut self, message: impl Into<Text>) {
         self.message = message.into();
     }
 
     /// Takes the status apart.
     pub fn into_parts(self) -> (Code, String, Vec<Detail>) {
-        (self.code, self.message, self.details)
+        (self.code, self.message.into_owned(), self.details)
     }
 
     /// Adds a detail. A standard one is merged into the detail of the same
@@ -230,17 +231,19 @@ pub struct StatusBuilder {
 impl StatusBuilder {
     /// Sets ErrorInfo's reason, domain and metadata (metadata is added to
     /// any already there).
-    pub fn error_info<K: Into<String>, V: Into<String>>(
+    pub fn error_info<K: Into<Text>, V: Into<Text>>(
         mut self,
-        reason: impl Into<String>,
-        domain: impl Into<String>,
+        reason: impl Into<Text>,
+        domain: impl Into<Text>,
         metadata: impl IntoIterator<Item = (K, V)>,
     ) -> StatusBuilder {
-        let info = ErrorInfo {
-            reason: reason.into(),
-            domain: domain.into(),
-            metadata: metadata.into_iter().map(|(k, v)| (k.into(), v.into())).collect::<BTreeMap<_, _>>(),
-        };
+        // Inserted one by one: collecting would first gather the pairs into
+        // a vector to sort them, one more allocation for the usual one or two.
+        let mut entries = BTreeMap::new();
+        for (key, value) in metadata {
+            entries.insert(key.into(), value.into());
+        }
+        let info = ErrorInfo { reason: reason.into(), domain: domain.into(), metadata: entries };
         if let Some(Detail::ErrorInfo(existing)) =
             self.status.details.iter_mut().find(|d| matches!(d, Detail::ErrorInfo(_)))
         {
@@ -254,7 +257,7 @@ impl StatusBuilder {
     }
 
     /// Adds one ErrorInfo metadata entry.
-    pub fn metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> StatusBuilder {
+    pub fn metadata(mut self, key: impl Into<Text>, value: impl Into<Text>) -> StatusBuilder {
         let entry = ErrorInfo::default().with_metadata(key, value);
         self.status.add_detail(entry);
         self
@@ -367,7 +370,7 @@ mod tests {
         assert_eq!(kinds, ["BadRequest", "ErrorInfo", "RetryInfo"]);
         assert_eq!(status.field_violations().count(), 2);
         let info = status.error_info().unwrap();
-        assert_eq!((info.reason.as_str(), info.metadata.len()), ("BAD", 2));
+        assert_eq!((info.reason.as_ref(), info.metadata.len()), ("BAD", 2));
         assert_eq!(status.retry_delay(), Some(Duration::from_secs(2)));
     }
 

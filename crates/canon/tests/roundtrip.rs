@@ -81,9 +81,9 @@ fn gcore_carried(status: &Status) -> Status {
     let row = canon::gcore::row_for_status(status.code(), None);
     let read_back = canon::gcore::row_for_class(row.exception_class, status.message()).unwrap();
     let mut metadata = status.error_info().map(|i| i.metadata.clone()).unwrap_or_default();
-    metadata.insert("exceptionClass".to_owned(), row.exception_class.to_owned());
+    metadata.insert("exceptionClass".into(), row.exception_class.into());
     let mut details: Vec<Detail> =
-        vec![ErrorInfo { reason: read_back.reason.to_owned(), domain: "api.gcore.com".to_owned(), metadata }.into()];
+        vec![ErrorInfo { reason: read_back.reason.into(), domain: "api.gcore.com".into(), metadata }.into()];
     let mut by_field: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for v in status.field_violations() {
         by_field.entry(&v.field).or_default().push(&v.description);
@@ -98,7 +98,7 @@ fn gcore_carried(status: &Status) -> Status {
     if let Some(id) = status.request_id() {
         details.push(RequestInfo::new(id).into());
     }
-    Status::with_details(read_back.code, status.message(), details)
+    Status::with_details(read_back.code, status.message().to_owned(), details)
 }
 
 proptest! {

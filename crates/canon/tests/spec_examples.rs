@@ -433,7 +433,7 @@ fn every_spec_example_decodes_to_the_expected_status_and_advice() {
         assert_eq!(decoded.status.message(), case.message, "{name}: message");
         let kinds: Vec<String> = decoded.status.details().iter().map(kind_label).collect();
         assert_eq!(kinds, case.detail_kinds, "{name}: details");
-        assert_eq!(decoded.status.error_info().map(|i| i.reason.as_str()), case.reason, "{name}: reason");
+        assert_eq!(decoded.status.error_info().map(|i| i.reason.as_ref()), case.reason, "{name}: reason");
         assert_eq!(advice.category, case.category, "{name}: category");
         assert_eq!(advice.retry, case.retry, "{name}: retry");
         assert_eq!(advice.retry_delay, case.delay, "{name}: delay");
@@ -467,7 +467,7 @@ fn the_gcore_quota_info_is_kept_in_metadata_and_quota_failure() {
         "info": {"quota_name": "gpu_count", "current_usage": 12, "requested": 20, "limit": 16}}"#;
     let decoded = decode(400, &HeaderMap::new(), body.as_bytes());
     let info = decoded.status.error_info().unwrap();
-    let metadata: Vec<(&str, &str)> = info.metadata.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let metadata: Vec<(&str, &str)> = info.metadata.iter().map(|(k, v)| (k.as_ref(), v.as_ref())).collect();
     assert_eq!(
         metadata,
         [

@@ -234,7 +234,7 @@ fn fault_not_found(cloud: &Cloud, id: &str) -> ApiError {
     Status::builder(Code::NotFound, format!("Fault rule '{id}' not found."))
         .detail(
             canon::details::ErrorInfo::new("FAULT_RULE_NOT_FOUND", cloud.errors().domain())
-                .with_metadata("faultRuleId", id),
+                .with_metadata("faultRuleId", id.to_owned()),
         )
         .build()
         .into()
@@ -602,9 +602,9 @@ async fn remove_quota(State(state): State<AppState>, Path(path): Path<QuotaPath>
             Err(Status::builder(Code::NotFound, format!("Project '{}' has no such quota.", path.project_id))
                 .detail(
                     canon::details::ErrorInfo::new("QUOTA_NOT_FOUND", cloud.errors().domain())
-                        .with_metadata("projectId", &path.project_id)
-                        .with_metadata("dataCenterId", &path.data_center_id)
-                        .with_metadata("gpuModelId", &path.gpu_model_id),
+                        .with_metadata("projectId", path.project_id.clone())
+                        .with_metadata("dataCenterId", path.data_center_id.clone())
+                        .with_metadata("gpuModelId", path.gpu_model_id.clone()),
                 )
                 .build())
         }
@@ -800,7 +800,7 @@ async fn clear_maintenance(
             Err(Status::builder(Code::NotFound, format!("Data center '{data_center_id}' has no maintenance window."))
                 .detail(
                     canon::details::ErrorInfo::new("MAINTENANCE_NOT_FOUND", cloud.errors().domain())
-                        .with_metadata("dataCenterId", &data_center_id),
+                        .with_metadata("dataCenterId", data_center_id.clone()),
                 )
                 .build())
         }

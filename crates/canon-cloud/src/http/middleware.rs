@@ -247,7 +247,7 @@ fn transport_unsupported(errors: &Errors, fault: TransportFault) -> Status {
     )
     .detail(
         canon::details::ErrorInfo::new("TRANSPORT_FAULT_UNSUPPORTED", errors.domain())
-            .with_metadata("transportFault", fault.as_str()),
+            .with_metadata("transportFault", fault.as_str().to_owned()),
     )
     .build()
 }

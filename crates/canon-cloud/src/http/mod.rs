@@ -195,7 +195,7 @@ pub fn surface(
     body_limit: usize,
 ) -> Router {
     let errors = if config.encoding() == Encoding::Gcore {
-        Errors::new(config.domain()).with_debug(config.debug_info())
+        Errors::new(config.domain().to_owned()).with_debug(config.debug_info())
     } else {
         state.cloud.errors().clone()
     };

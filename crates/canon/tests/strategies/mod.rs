@@ -31,7 +31,10 @@ where
     L: Strategy<Value = LocalizedMessage> + 'static,
 {
     prop_oneof![
-        (text(), text(), map()).prop_map(|(reason, domain, metadata)| ErrorInfo { reason, domain, metadata }.into()),
+        (text(), text(), map()).prop_map(|(reason, domain, metadata)| {
+            let metadata = metadata.into_iter().map(|(key, value)| (key.into(), value.into())).collect();
+            ErrorInfo { reason: reason.into(), domain: domain.into(), metadata }.into()
+        }),
         prop::option::of(duration()).prop_map(|retry_delay| RetryInfo { retry_delay }.into()),
         (prop::collection::vec(text(), 0..3), text()).prop_map(|(stack_entries, detail)| DebugInfo {
             stack_entries,

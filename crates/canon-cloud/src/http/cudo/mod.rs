@@ -224,11 +224,11 @@ pub fn rename_field(mut status: Status, from: &str, to: &str) -> Status {
             }
             Detail::ErrorInfo(info) => {
                 if info.metadata.get("field").is_some_and(|field| field == from) {
-                    info.metadata.insert("field".to_owned(), to.to_owned());
+                    info.metadata.insert("field".into(), to.to_owned().into());
                 }
                 if let Some(fields) = info.metadata.get_mut("fields") {
                     let renamed: Vec<&str> = fields.split(',').map(|f| if f == from { to } else { f }).collect();
-                    *fields = renamed.join(",");
+                    *fields = renamed.join(",").into();
                 }
             }
             _ => {}

@@ -68,7 +68,7 @@ impl AuthFailure {
         // would give the first `token_not_valid` row's.
         let reason = canon::gcore::row_for_class(class, status.message()).map(|row| row.reason);
         if let (Some(reason), Some(canon::Detail::ErrorInfo(info))) = (reason, status.details_mut().first_mut()) {
-            info.reason = reason.to_owned();
+            info.reason = reason.into();
         }
         status
     }
@@ -159,7 +159,7 @@ mod tests {
         for (failure, class, reason) in table {
             let status = failure.status();
             let info = status.error_info().unwrap();
-            assert_eq!((info.metadata["exceptionClass"].as_str(), info.reason.as_str()), (class, reason));
+            assert_eq!((info.metadata["exceptionClass"].as_ref(), info.reason.as_ref()), (class, reason));
             assert_eq!(canon::encode(&status, canon::Encoding::Gcore).http_status, 401);
         }
     }

@@ -56,17 +56,17 @@ pub struct ErrorContext {
 ///
 /// When canon's Gcore table has no row for `class` and `code`: the pairs
 /// are fixed in this module.
-pub fn gcore_status<K: Into<String>>(
+pub fn gcore_status<K: Into<canon::Text>>(
     code: Code,
     class: &str,
-    message: impl Into<String>,
+    message: impl Into<canon::Text>,
     info: impl IntoIterator<Item = (K, String)>,
 ) -> Status {
     let row = TABLE
         .iter()
         .find(|row| row.exception_class == class && row.code == code)
         .unwrap_or_else(|| panic!("canon's Gcore table has no row for {class} with {code}"));
-    let mut error_info = ErrorInfo::new(row.reason, DOMAIN).with_metadata(EXCEPTION_CLASS_KEY, class);
+    let mut error_info = ErrorInfo::new(row.reason, DOMAIN).with_metadata(EXCEPTION_CLASS_KEY, class.to_owned());
     for (key, value) in info {
         error_info = error_info.with_metadata(key, value);
     }
@@ -97,8 +97,8 @@ pub fn to_gcore(status: &Status, context: ErrorContext) -> Status {
     if info.is_some_and(|i| i.domain == DOMAIN) {
         return status.clone();
     }
-    let reason = info.map_or("", |i| i.reason.as_str());
-    let meta = |key: &str| info.and_then(|i| i.metadata.get(key)).map(String::as_str);
+    let reason = info.map_or("", |i| i.reason.as_ref());
+    let meta = |key: &str| info.and_then(|i| i.metadata.get(key)).map(AsRef::as_ref);
     let code = status.code();
 
     if reason == reason::GPU_QUOTA_EXCEEDED {
@@ -168,7 +168,7 @@ pub fn to_gcore(status: &Status, context: ErrorContext) -> Status {
                 )
             }
         }
-        Code::Aborted => gcore_status(code, "ConflictError", status.message(), snake_info(info, context)),
+        Code::Aborted => gcore_status(code, "ConflictError", status.message().to_owned(), snake_info(info, context)),
         Code::PermissionDenied => {
             if reason == reason::PROJECT_PERMISSION_DENIED {
                 let project = context
@@ -176,17 +176,18 @@ pub fn to_gcore(status: &Status, context: ErrorContext) -> Status {
                     .map_or_else(|| meta("projectId").unwrap_or_default().to_owned(), |p| p.to_string());
                 gcore_status(code, "PermissionDenied", format!("You do not have access to project {project}."), NO_INFO)
             } else {
-                gcore_status(code, "PermissionDenied", status.message(), snake_info(info, context))
+                gcore_status(code, "PermissionDenied", status.message().to_owned(), snake_info(info, context))
             }
         }
         Code::Internal | Code::Unknown | Code::DataLoss => {
-            let mut mapped = gcore_status(code, "InternalError", status.message(), NO_INFO);
+            let mut mapped = gcore_status(code, "InternalError", status.message().to_owned(), NO_INFO);
             mapped.details_mut().extend(status.debug_info().cloned().map(Detail::DebugInfo));
             mapped
         }
         _ => {
             let row = canon::gcore::row_for_status(code, None);
-            let mut mapped = gcore_status(code, row.exception_class, status.message(), snake_info(info, context));
+            let mut mapped =
+                gcore_status(code, row.exception_class, status.message().to_owned(), snake_info(info, context));
             mapped.details_mut().extend(status.retry_info().cloned().map(Detail::RetryInfo));
             mapped
         }
@@ -269,7 +270,7 @@ fn snake_info(info: Option<&ErrorInfo>, context: ErrorContext) -> Vec<(String, S
     let Some(info) = info else { return Vec::new() };
     let mut out: Vec<(String, String)> = Vec::new();
     for (key, value) in &info.metadata {
-        match key.as_str() {
+        match key.as_ref() {
             "projectId" => {
                 if let Some(project) = context.project_id {
                     out.push(("project_id".to_owned(), project.to_string()));
@@ -280,7 +281,7 @@ fn snake_info(info: Option<&ErrorInfo>, context: ErrorContext) -> Vec<(String, S
                     out.push(("region_id".to_owned(), region.to_string()));
                 }
             }
-            _ => out.push((snake_case(key), value.clone())),
+            _ => out.push((snake_case(key), value.to_string())),
         }
     }
     out
