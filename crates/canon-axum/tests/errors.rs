@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::get;
+use bytes::Bytes;
 use canon::Encoding;
 use canon_axum::{ErrorConfig, RequestIdLayer};
 use serde_json::{Value, json};
@@ -878,6 +879,55 @@ async fn request_ids_are_accepted_echoed_or_generated() {
     let first = send(address, &Req::get("/ok")).await;
     let second = send(address, &Req::get("/ok")).await;
     assert_ne!(first.request_id(), second.request_id(), "generated ids are unique");
+}
+
+/// What a request gets from a server, less what differs between two
+/// servers by design: the date.
+fn comparable(reply: Reply) -> (u16, Vec<(String, String)>, Bytes) {
+    let mut headers: Vec<(String, String)> = reply
+        .headers
+        .iter()
+        .filter(|(name, _)| *name != http::header::DATE)
+        .map(|(name, value)| (name.to_string(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
+        .collect();
+    headers.sort();
+    (reply.status, headers, reply.body)
+}
+
+#[tokio::test]
+async fn error_layers_answer_as_the_layers_stacked_one_by_one() {
+    // `ErrorLayers::apply` runs every layer in one service; stacking the
+    // public layers by hand must give the same answers, byte for byte.
+    const ID: &[(&str, &str)] = &[("x-request-id", "req-1")];
+    const KEY: &[(&str, &str)] = &[("x-request-id", "req-1"), ("x-api-key", "APIKey k")];
+    let requests: &[(&str, Req)] = &[
+        ("success", Req { method: "GET", path: "/ok", headers: ID, body: "" }),
+        ("unknown route", Req { method: "GET", path: "/v2/nothing", headers: ID, body: "" }),
+        ("wrong method", Req { method: "DELETE", path: "/ok", headers: ID, body: "" }),
+        ("bad path", Req { method: "GET", path: "/v1/projects/p-1/vms/abc", headers: ID, body: "" }),
+        ("handler error", Req { method: "GET", path: "/v1/projects/p-1/vms/7", headers: ID, body: "" }),
+        ("panic", Req { method: "GET", path: "/panic", headers: ID, body: "" }),
+        ("timeout", Req { method: "GET", path: "/slow", headers: ID, body: "" }),
+        ("first with a key", Req { method: "GET", path: "/ok", headers: KEY, body: "" }),
+        ("rate limited", Req { method: "GET", path: "/ok", headers: KEY, body: "" }),
+    ];
+    for encoding in support::DIALECTS {
+        for debug_info in [false, true] {
+            let fused = serve(support::app(config(encoding, debug_info), Arc::default())).await;
+            let stacked = serve(support::stacked_app(config(encoding, debug_info), Arc::default())).await;
+            for (name, request) in requests {
+                let (fused, stacked) = (send(fused, request).await, send(stacked, request).await);
+                let context = format!("{encoding}, DebugInfo {debug_info}: {name}");
+                if *name == "rate limited" {
+                    // The retry delay counts down the milliseconds between
+                    // the two servers' buckets.
+                    assert_eq!((fused.status, stacked.status), (429, 429), "{context}");
+                    continue;
+                }
+                assert_eq!(comparable(fused), comparable(stacked), "{context}");
+            }
+        }
+    }
 }
 
 #[tokio::test]

@@ -15,7 +15,10 @@ use bytes::Bytes;
 use canon::details::DetailKind;
 use canon::{Code, Dialect, Encoding, Status};
 use canon_axum::extract::{Json, Path, Query};
-use canon_axum::{ApiError, ErrorConfig, ErrorLayers, ErrorService, RateLimitLayer};
+use canon_axum::panic::CatchPanicLayer;
+use canon_axum::{
+    ApiError, ErrorConfig, ErrorLayers, ErrorService, OverloadLayer, RateLimitLayer, RequestIdLayer, TimeoutLayer,
+};
 use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
@@ -139,7 +142,40 @@ async fn legacy() -> (StatusCode, [(&'static str, &'static str); 1], &'static st
 
 /// The test server: every error path, with every layer.
 pub(crate) fn app(config: ErrorConfig, gate: Arc<Gate>) -> ErrorService {
-    let router = Router::new()
+    ErrorLayers::new(config)
+        .timeout(TIMEOUT)
+        .concurrency_limit(1, OVERLOAD_RETRY_AFTER)
+        .rate_limit(rate_limit())
+        .apply(router(gate))
+}
+
+/// The test server built from the crate's layers one by one, in the order
+/// [`ErrorLayers`] documents, with the routing fallbacks.
+pub(crate) fn stacked_app(
+    config: ErrorConfig,
+    gate: Arc<Gate>,
+) -> impl Service<axum::extract::Request, Response = Response, Error = Infallible, Future: Send> + Clone + Send + 'static
+{
+    let router = router(gate)
+        .fallback(canon_axum::routing::not_found)
+        .method_not_allowed_fallback(canon_axum::routing::method_not_allowed);
+    tower::ServiceBuilder::new()
+        .layer(RequestIdLayer::new(config))
+        .layer(CatchPanicLayer)
+        .layer(rate_limit())
+        .layer(OverloadLayer::new(1).retry_after(OVERLOAD_RETRY_AFTER))
+        .layer(TimeoutLayer::new(TIMEOUT))
+        .service(router)
+}
+
+/// One request per minute for each key in `x-api-key`.
+fn rate_limit() -> RateLimitLayer {
+    RateLimitLayer::per_api_key(1, Duration::from_secs(60)).key_header(http::HeaderName::from_static(API_KEY_HEADER))
+}
+
+/// The test server's routes.
+fn router(gate: Arc<Gate>) -> Router {
+    Router::new()
         .route("/v1/projects/{projectId}/vms/{vmId}", get(get_vm))
         .route("/v1/projects/{projectId}/vms", get(list_vms).post(create_vm))
         .route("/debug", get(with_debug_info))
@@ -159,15 +195,7 @@ pub(crate) fn app(config: ErrorConfig, gate: Arc<Gate>) -> ErrorService {
                 }
             }),
         )
-        .layer(DefaultBodyLimit::max(BODY_LIMIT));
-    ErrorLayers::new(config)
-        .timeout(TIMEOUT)
-        .concurrency_limit(1, OVERLOAD_RETRY_AFTER)
-        .rate_limit(
-            RateLimitLayer::per_api_key(1, Duration::from_secs(60))
-                .key_header(http::HeaderName::from_static(API_KEY_HEADER)),
-        )
-        .apply(router)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
 }
 
 /// Holds `/gate` requests until released.
