@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use canon_retry::{
-    AttemptContext, BudgetConfig, BudgetRegistry, Call, Policy, PolicyError, Retrier, RetryBudget, SplitMix64,
-    is_idempotent_method,
+    AttemptContext, BudgetConfig, BudgetRegistry, Call, Policy, PolicyError, Retrier, SplitMix64, is_idempotent_method,
 };
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode, Version};
@@ -16,10 +15,12 @@ use reqwest::{IntoUrl, Request, Response, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::budget_cache::BudgetCache;
 use crate::engine::{self, Head, Read, Sending, Whole};
 use crate::error::Error;
 use crate::report::AttemptReport;
 use crate::timer::Timers;
+use crate::url_text::UrlText;
 
 /// The default header for idempotency keys, as the IETF draft "The
 /// Idempotency-Key HTTP Header Field" spells it.
@@ -30,9 +31,6 @@ pub const DEFAULT_MAX_ERROR_BODY: usize = 64 * 1024;
 
 type Observer = Arc<dyn Fn(&AttemptReport) + Send + Sync>;
 
-/// A host's budget, as the client remembers it: host, port, budget.
-pub(crate) type CachedBudget = (String, Option<u16>, Arc<RetryBudget>);
-
 /// What every request of a client shares.
 pub(crate) struct Shared {
     pub(crate) http: reqwest::Client,
@@ -42,7 +40,7 @@ pub(crate) struct Shared {
     one_shot: Retrier,
     pub(crate) budgets: Option<Arc<BudgetRegistry>>,
     /// The budgets of the hosts met so far.
-    budget_cache: Mutex<Vec<CachedBudget>>,
+    pub(crate) budget_cache: BudgetCache,
     rng: Mutex<SplitMix64>,
     pub(crate) idempotency_header: HeaderName,
     generate_keys: bool,
@@ -56,11 +54,6 @@ impl Shared {
     /// The random source the budgets' fractional tokens are drawn from.
     pub(crate) fn rng(&self) -> MutexGuard<'_, SplitMix64> {
         self.rng.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The budgets of the hosts met so far.
-    pub(crate) fn budget_cache(&self) -> MutexGuard<'_, Vec<CachedBudget>> {
-        self.budget_cache.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -249,14 +242,17 @@ fn run_request<R: Read>(shared: Arc<Shared>, request: Request, key: KeyChoice) -
         // from the template.
         Some(template) if generated => Sending::engine(Box::pin(async move {
             let shared = &*shared;
+            let url = request.url().clone();
             let build = |_: &AttemptContext| Ok(template.request());
-            engine::run::<R, _>(shared, &shared.retrier, call, None, Some(&template.url), build).await
+            engine::run::<R, _>(shared, &shared.retrier, call, None, Some(&url), build).await
         })),
         // Attempt 1 needs no context: it is the request itself, handed to
-        // reqwest at once, as reqwest's own `send` does.
+        // reqwest at once, as reqwest's own `send` does. Its host's budget
+        // is found now, while the request's URL is at hand.
         Some(template) => {
+            let budget = shared.budgets.as_ref().and_then(|registry| shared.budget_cache.slot(registry, request.url()));
             let sent = shared.http.execute(request);
-            Sending::first(shared, call, sent, template)
+            Sending::first(shared, call, sent, template, budget)
         }
         // A body that is a stream can be sent only once.
         None => Sending::engine(Box::pin(async move {
@@ -273,14 +269,15 @@ trait Sent: Future<Output = reqwest::Result<Response>> + Unpin + Send + 'static 
 
 impl<F: Future<Output = reqwest::Result<Response>> + Unpin + Send + 'static> Sent for F {}
 
-/// A request that can be sent again: its parts, with the body as bytes.
+/// A request that can be sent again: its parts, with the body as bytes and
+/// the URL as text (see [`UrlText`]).
 ///
 /// Not reqwest's `Request::try_clone`, which puts an entry into the
-/// request's extensions on every copy, a cost the success path does not
-/// need to pay.
+/// request's extensions on every copy, and copies the URL into a new
+/// allocation, costs the success path does not need to pay.
 pub(crate) struct Template {
     pub(crate) method: Method,
-    pub(crate) url: Url,
+    pub(crate) url: UrlText,
     headers: HeaderMap,
     version: Version,
     timeout: Option<Duration>,
@@ -298,7 +295,7 @@ impl Template {
         let headers = if request.headers().is_empty() { HeaderMap::new() } else { request.headers().clone() };
         Some(Template {
             method: request.method().clone(),
-            url: request.url().clone(),
+            url: UrlText::new(request.url()),
             headers,
             version: request.version(),
             timeout: request.timeout().copied(),
@@ -308,7 +305,7 @@ impl Template {
 
     /// A request from the template.
     pub(crate) fn request(&self) -> Request {
-        let mut request = Request::new(self.method.clone(), self.url.clone());
+        let mut request = Request::new(self.method.clone(), self.url.to_url());
         *request.headers_mut() = self.headers.clone();
         *request.version_mut() = self.version;
         if let Some(timeout) = self.timeout {
@@ -499,7 +496,7 @@ impl ClientBuilder {
                 retrier: retrier(policy),
                 one_shot: retrier(one_shot),
                 budgets: self.budgets,
-                budget_cache: Mutex::new(Vec::new()),
+                budget_cache: BudgetCache::default(),
                 rng: Mutex::new(rng),
                 idempotency_header: self.idempotency_header,
                 generate_keys: self.generate_keys,

@@ -106,12 +106,14 @@
 //! observer wants a report), as of the time the request started. `benches/overhead.rs` measures it against plain
 //! reqwest; see BENCHMARKS.md.
 
+mod budget_cache;
 pub mod client;
 mod engine;
 pub mod error;
 pub mod report;
 mod timer;
 pub mod transport;
+mod url_text;
 
 pub use canon_retry;
 pub use canon_retry::{
