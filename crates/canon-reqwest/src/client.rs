@@ -216,25 +216,20 @@ impl Client {
 /// The logical request `request` describes: attempt 1 handed to reqwest at
 /// once when it needs no context, else the engine's loop, boxed.
 fn run_request<R: Read>(shared: Arc<Shared>, request: Request, key: KeyChoice) -> Sending<R, impl Sent> {
-    let method = request.method().clone();
     let header_key = request
         .headers()
         .get(&shared.idempotency_header)
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty())
         .map(str::to_owned);
-    let call = Call::new(method.clone());
     // The key, when the caller has one; generating one needs a session.
-    let (call, key, generated) = match (key, header_key) {
-        (KeyChoice::Given(key), _) | (_, Some(key)) => (call.with_idempotency_key(key.clone()), Some(key), false),
-        (KeyChoice::Generate, None) => (call.with_generated_key(), None, true),
-        (KeyChoice::Default, None) if shared.generate_keys && !is_idempotent_method(&method) => {
-            (call.with_generated_key(), None, true)
-        }
-        (KeyChoice::Default, None) => (call, None, false),
+    let (key, generated) = match (key, header_key) {
+        (KeyChoice::Given(key), _) | (_, Some(key)) => (Some(key), false),
+        (KeyChoice::Generate, None) => (None, true),
+        (KeyChoice::Default, None) => (None, shared.generate_keys && !is_idempotent_method(request.method())),
     };
     let mut request = request;
-    if let Some(value) = key.and_then(|key| HeaderValue::from_str(&key).ok()) {
+    if let Some(value) = key.as_deref().and_then(|key| HeaderValue::from_str(key).ok()) {
         request.headers_mut().insert(shared.idempotency_header.clone(), value);
     }
     match Template::new(&request) {
@@ -243,6 +238,7 @@ fn run_request<R: Read>(shared: Arc<Shared>, request: Request, key: KeyChoice) -
         Some(template) if generated => Sending::engine(Box::pin(async move {
             let shared = &*shared;
             let url = request.url().clone();
+            let call = Call::new(template.method.clone()).with_generated_key();
             let build = |_: &AttemptContext| Ok(template.request());
             engine::run::<R, _>(shared, &shared.retrier, call, None, Some(&url), build).await
         })),
@@ -252,11 +248,15 @@ fn run_request<R: Read>(shared: Arc<Shared>, request: Request, key: KeyChoice) -
         Some(template) => {
             let budget = shared.budgets.as_ref().and_then(|registry| shared.budget_cache.slot(registry, request.url()));
             let sent = shared.http.execute(request);
-            Sending::first(shared, call, sent, template, budget)
+            Sending::first(shared, key, sent, template, budget)
         }
         // A body that is a stream can be sent only once.
         None => Sending::engine(Box::pin(async move {
             let shared = &*shared;
+            let call = match generated {
+                true => Call::new(request.method().clone()).with_generated_key(),
+                false => engine::call(request.method().clone(), key),
+            };
             let mut request = Some(request);
             let build = |_: &AttemptContext| Ok(request.take().expect("the one-shot policy allows one attempt"));
             engine::run::<R, _>(shared, &shared.one_shot, call, None, None, build).await

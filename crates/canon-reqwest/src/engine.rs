@@ -208,6 +208,14 @@ where
     .await
 }
 
+/// The call of a request without placements, with `key` if it has one.
+pub(crate) fn call(method: Method, key: Option<String>) -> Call {
+    match key {
+        Some(key) => Call::new(method).with_idempotency_key(key),
+        None => Call::new(method),
+    }
+}
+
 /// A first attempt run before the engine's loop: what it gave, and the
 /// budget it was charged to.
 pub(crate) struct FirstAttempt<T> {
@@ -254,7 +262,8 @@ enum Stage<R: Read, F> {
 /// Attempt 1 of a request that needs no context, polled by hand.
 struct First<R: Read, F> {
     shared: Arc<Shared>,
-    call: Call,
+    /// The request's idempotency key, if it has one (also in its header).
+    key: Option<String>,
     /// The request again, for a retry.
     template: Template,
     /// The slot of the request's host in the client's budgets.
@@ -291,7 +300,7 @@ impl<R: Read, F> Sending<R, F> {
     /// if it has one.
     pub(crate) fn first(
         shared: Arc<Shared>,
-        call: Call,
+        key: Option<String>,
         sent: F,
         template: Template,
         budget: Option<Slot>,
@@ -299,7 +308,7 @@ impl<R: Read, F> Sending<R, F> {
         Sending {
             stage: Stage::First(First {
                 shared,
-                call,
+                key,
                 template,
                 budget,
                 sent,
@@ -458,7 +467,8 @@ where
     /// an error response, still under attempt 1's timer and in its span.
     fn go_on(self, attempted: Attempted<R::Output>) -> EngineFuture<R::Output> {
         let until = self.until();
-        let First { shared, call, template, started, span, timer, .. } = self;
+        let First { shared, key, template, started, span, timer, .. } = self;
+        let call = call(template.method.clone(), key);
         let started = started.unwrap_or_else(now);
         Box::pin(async move {
             let shared = &*shared;
