@@ -215,6 +215,7 @@ impl Client {
 
 /// The logical request `request` describes: attempt 1 handed to reqwest at
 /// once when it needs no context, else the engine's loop, boxed.
+#[inline(always)]
 fn run_request<R: Read>(shared: Arc<Shared>, request: Request, key: KeyChoice) -> Sending<R, impl Sent> {
     let header_key = request
         .headers()
@@ -278,7 +279,8 @@ impl<F: Future<Output = reqwest::Result<Response>> + Unpin + Send + 'static> Sen
 pub(crate) struct Template {
     pub(crate) method: Method,
     pub(crate) url: UrlText,
-    headers: HeaderMap,
+    /// `None` for none: an empty map costs more to make and drop.
+    headers: Option<HeaderMap>,
     version: Version,
     timeout: Option<Duration>,
     body: Option<Bytes>,
@@ -291,8 +293,7 @@ impl Template {
             None => None,
             Some(body) => Some(Bytes::copy_from_slice(body.as_bytes()?)),
         };
-        // An empty map is made, not copied: making one allocates nothing.
-        let headers = if request.headers().is_empty() { HeaderMap::new() } else { request.headers().clone() };
+        let headers = (!request.headers().is_empty()).then(|| request.headers().clone());
         Some(Template {
             method: request.method().clone(),
             url: UrlText::new(request.url()),
@@ -306,7 +307,9 @@ impl Template {
     /// A request from the template.
     pub(crate) fn request(&self) -> Request {
         let mut request = Request::new(self.method.clone(), self.url.to_url());
-        *request.headers_mut() = self.headers.clone();
+        if let Some(headers) = &self.headers {
+            *request.headers_mut() = headers.clone();
+        }
         *request.version_mut() = self.version;
         if let Some(timeout) = self.timeout {
             *request.timeout_mut() = Some(timeout);
@@ -612,6 +615,7 @@ impl RequestBuilder {
     /// while reading it is reqwest's error, not retried (bound it with
     /// [`timeout`](RequestBuilder::timeout) if you need to). Every non-2xx
     /// response is decoded into an [`ErrorResponse`](crate::ErrorResponse).
+    #[inline]
     pub fn send(self) -> impl Future<Output = Result<Response, Error>> + Send + 'static {
         self.start::<Head>()
     }
@@ -623,6 +627,7 @@ impl RequestBuilder {
         self.start::<Whole>()
     }
 
+    #[inline(always)]
     fn start<R: Read>(self) -> Sending<R, impl Sent> {
         let RequestBuilder { client, method, inner, key } = self;
         match inner.build() {

@@ -298,6 +298,7 @@ impl<R: Read, F> Sending<R, F> {
     ///
     /// `budget` is the slot of the request's host in the client's budgets,
     /// if it has one.
+    #[inline(always)]
     pub(crate) fn first(
         shared: Arc<Shared>,
         key: Option<String>,
