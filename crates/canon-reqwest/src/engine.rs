@@ -10,18 +10,22 @@
 //!   the retrier itself has none, so that a logical request whose
 //!   placements span hosts spends each host's own budget (the session's
 //!   own check order is kept: the budget is asked last, after every other
-//!   check has passed); a host's budget is found through a small cache of
-//!   the hosts the client has met, so that the success path neither
-//!   formats nor lower-cases an authority;
+//!   check has passed); a host's budget is found, once per request and
+//!   without a lock, in a small cache of the hosts the client has met
+//!   (see [`crate::budget_cache`]), so that the success path neither
+//!   formats nor lower-cases an authority; a success earns its share as of
+//!   the time the request started, so that the success path reads the
+//!   clock once;
 //! - a session opened lazily: a first attempt that needs no context (no
 //!   generated key, no placement) runs before the session exists, which is
 //!   opened, as of the time the request started, only when the attempt
 //!   fails or an observer wants its report. The session then decides
 //!   exactly as if it had been open from the start: its deadline, attempt
 //!   numbers and history are the same;
-//! - a success path with one allocation (the URL of the copy kept for a
-//!   retry): attempt 1 is handed to reqwest before the request's future is
-//!   made, and that future, [`Sending`], polls reqwest's by hand beside the
+//! - a success path with no allocation of its own (the copy kept for a
+//!   retry holds its URL as text in a recycled buffer, see
+//!   [`crate::url_text`]): attempt 1 is handed to reqwest before the
+//!   request's future is made, and that future, [`Sending`], polls reqwest's by hand beside the
 //!   attempt's timer; it is returned by value, not boxed, and the engine's
 //!   loop (boxed) takes over only when attempt 1 fails or an observer wants
 //!   its report ([`Whole`] boxes the reading of the body, one allocation

@@ -5,8 +5,9 @@
 //! URL's text into a new `String`), and that allocation is made and freed
 //! on every request, though a retry is rare. So the copy keeps the URL's
 //! text in a buffer taken from a small per-thread list of freed buffers,
-//! and parses it again only for a retry. For `http` and `https` URLs,
-//! parsing a URL's text gives back the same URL.
+//! and parses it again only for a retry. Parsing a URL's text gives back
+//! the same URL: the `url` crate checks exactly that among its own
+//! invariants (`Url::check_invariants`).
 
 use std::cell::RefCell;
 
