@@ -20,7 +20,8 @@
 //!
 //! The report gives, for each mode, each client's median throughput over
 //! the rounds, the median of the per-round ratios canon / plain (the figure
-//! the goal, at least 0.97, is about) and canon / plain + timeout, and the
+//! the goal, at least 0.97, is about; its quartiles in brackets) and
+//! canon / plain + timeout, and the
 //! client thread's CPU time per request (from `/proc/thread-self/schedstat`),
 //! which a busy machine disturbs less than throughput.
 //!
@@ -108,9 +109,10 @@ fn main() {
     }
 
     println!("canon-reqwest success-path overhead: {rounds} rounds of {requests} GETs per client, loopback");
+    println!("load average before: {}", load_average());
     println!();
     println!(
-        "| mode | plain (req/s) | plain + timeout (req/s) | canon (req/s) | canon / plain | \
+        "| mode | plain (req/s) | plain + timeout (req/s) | canon (req/s) | canon / plain (quartiles) | \
          canon / plain + timeout | client CPU per request: plain | plain + timeout | canon |"
     );
     println!("|------|------:|------:|------:|------:|------:|------:|------:|------:|");
@@ -141,14 +143,31 @@ fn main() {
             }
             let [p, t, c] = rates.map(|mut r| median(&mut r));
             let [p_cpu, t_cpu, c_cpu] = cpu.map(|mut r| median(&mut r));
+            let spread = quartiles(&mut ratio_plain);
             let (ratio_plain, ratio_timeout) = (median(&mut ratio_plain), median(&mut ratio_timeout));
             let mode = if concurrency == 1 { "sequential".to_owned() } else { format!("{concurrency} in flight") };
             println!(
-                "| {mode} | {p:.0} | {t:.0} | {c:.0} | {ratio_plain:.3}× | {ratio_timeout:.3}× | \
-                 {p_cpu:.1} µs | {t_cpu:.1} µs | {c_cpu:.1} µs |"
+                "| {mode} | {p:.0} | {t:.0} | {c:.0} | {ratio_plain:.3}× ({:.3}–{:.3}) | {ratio_timeout:.3}× | \
+                 {p_cpu:.1} µs | {t_cpu:.1} µs | {c_cpu:.1} µs |",
+                spread.0, spread.1
             );
         });
     }
+    println!();
+    println!("load average after: {}", load_average());
+}
+
+/// The first and third quartiles (nearest rank).
+fn quartiles(values: &mut [f64]) -> (f64, f64) {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    (values[n / 4], values[(3 * n) / 4])
+}
+
+/// The 1, 5 and 15 minute load averages, from `/proc/loadavg`.
+fn load_average() -> String {
+    let loadavg = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    loadavg.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
 }
 
 fn median(values: &mut [f64]) -> f64 {
