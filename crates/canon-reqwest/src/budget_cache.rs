@@ -20,6 +20,14 @@ pub(crate) const SLOTS: usize = 32;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Slot(u8);
 
+/// A request's host's budget, as found when the request started.
+pub(crate) enum HostBudget {
+    /// In the client's cache.
+    Cached(Slot),
+    /// From the registry: the client's cache holds other hosts.
+    Uncached(Arc<RetryBudget>),
+}
+
 /// One host's budget.
 struct Entry {
     host: String,
@@ -90,6 +98,23 @@ impl BudgetCache {
         &entry.budget
     }
 
+    /// The budget of `url`'s host: its slot, or, when every slot holds
+    /// another host, the budget itself.
+    pub(crate) fn host_budget(&self, registry: &BudgetRegistry, url: &Url) -> HostBudget {
+        match self.slot(registry, url) {
+            Some(slot) => HostBudget::Cached(slot),
+            None => HostBudget::Uncached(registry.budget(&authority(url))),
+        }
+    }
+
+    /// The budget `host` names.
+    pub(crate) fn resolve<'a>(&'a self, host: &'a HostBudget) -> &'a RetryBudget {
+        match host {
+            HostBudget::Cached(slot) => self.get(*slot),
+            HostBudget::Uncached(budget) => budget,
+        }
+    }
+
     /// The budget of `url`'s host, from its slot or, when every slot holds
     /// another host, from `registry`.
     pub(crate) fn budget(&self, registry: &BudgetRegistry, url: &Url) -> Arc<RetryBudget> {
@@ -125,6 +150,8 @@ mod tests {
             assert!(Arc::ptr_eq(&budget, &registry.budget(&format!("h{n}.example:80"))));
         }
         assert_eq!(cache.slot(&registry, &url("http://another.example/")), None);
+        let another = cache.host_budget(&registry, &url("http://another.example/"));
+        assert!(std::ptr::eq(cache.resolve(&another), &*registry.budget("another.example:80")));
         assert_eq!(cache.slot(&registry, &url("http://a.example/")), Some(a));
     }
 }

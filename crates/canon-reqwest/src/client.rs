@@ -247,7 +247,8 @@ fn run_request<R: Read>(shared: Arc<Shared>, request: Request, key: KeyChoice) -
         // reqwest at once, as reqwest's own `send` does. Its host's budget
         // is found now, while the request's URL is at hand.
         Some(template) => {
-            let budget = shared.budgets.as_ref().and_then(|registry| shared.budget_cache.slot(registry, request.url()));
+            let budget =
+                shared.budgets.as_ref().map(|registry| shared.budget_cache.host_budget(registry, request.url()));
             let sent = shared.http.execute(request);
             Sending::first(shared, key, sent, template, budget)
         }

@@ -52,7 +52,7 @@ use tracing::Span;
 use tracing::field::{Empty, display};
 use tracing::level_filters::{LevelFilter, STATIC_MAX_LEVEL};
 
-use crate::budget_cache::Slot;
+use crate::budget_cache::HostBudget;
 use crate::client::{BufferedResponse, Shared, Template};
 use crate::error::{Error, ErrorResponse, LastFailure};
 use crate::report::AttemptReport;
@@ -270,8 +270,8 @@ struct First<R: Read, F> {
     key: Option<String>,
     /// The request again, for a retry.
     template: Template,
-    /// The slot of the request's host in the client's budgets.
-    budget: Option<Slot>,
+    /// The budget of the request's host, if the client has budgets.
+    budget: Option<HostBudget>,
     /// reqwest's future: its `Pending`.
     sent: F,
     /// When the request started: its first poll.
@@ -300,15 +300,15 @@ impl<R: Read, F> Sending<R, F> {
     /// again for every other attempt (its key, if any, already in its
     /// header; no placement).
     ///
-    /// `budget` is the slot of the request's host in the client's budgets,
-    /// if it has one.
+    /// `budget` is the budget of the request's host, if the client has
+    /// budgets.
     #[inline(always)]
     pub(crate) fn first(
         shared: Arc<Shared>,
         key: Option<String>,
         sent: F,
         template: Template,
-        budget: Option<Slot>,
+        budget: Option<HostBudget>,
     ) -> Sending<R, F> {
         Sending {
             stage: Stage::First(First {
@@ -459,12 +459,9 @@ where
         if let Some(armed) = self.timer.take() {
             self.shared.timers.release(armed);
         }
-        let Some(registry) = &self.shared.budgets else { return };
-        let started = self.started.unwrap_or_else(now);
-        match self.budget {
-            Some(slot) => self.shared.budget_cache.get(slot).deposit(started),
-            // A host beyond the client's slots.
-            None => registry.budget(&crate::budget_cache::authority(&self.template.url.to_url())).deposit(started),
+        if let Some(budget) = &self.budget {
+            let started = self.started.unwrap_or_else(now);
+            self.shared.budget_cache.resolve(budget).deposit(started);
         }
     }
 
