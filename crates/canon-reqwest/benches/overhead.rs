@@ -3,9 +3,13 @@
 //!
 //! A small axum server on 127.0.0.1 (its own thread) answers every
 //! request with a 200 and a 31-byte JSON body. Each round sends
-//! `--requests` GETs with each of three clients, in an order that rotates
-//! from round to round, sequentially and then with 16 in flight; each
-//! reads each body whole. The client side runs on one thread.
+//! `--requests` GETs with each of three clients, sequentially and then
+//! with 16 in flight; each reads each body whole. The client side runs on
+//! one thread. Each client has its own connection pool, so that every run
+//! starts on a connection the previous run did not use, and the rounds go
+//! through the six orders of the three clients in turn, so that each
+//! client comes first, second and third, and after each of the others,
+//! equally often.
 //!
 //! - **plain**: `reqwest::Client`, nothing set;
 //! - **plain + timeout**: the same with a 20 s timeout on each request, the
@@ -16,12 +20,13 @@
 //!
 //! The report gives, for each mode, each client's median throughput over
 //! the rounds, the median of the per-round ratios canon / plain (the figure
-//! the goal, at least 0.97, is about) and canon / plain + timeout, and the
+//! the goal, at least 0.97, is about; its quartiles in brackets) and
+//! canon / plain + timeout, and the
 //! client thread's CPU time per request (from `/proc/thread-self/schedstat`),
 //! which a busy machine disturbs less than throughput.
 //!
 //! ```text
-//! cargo bench -p canon-reqwest --bench overhead -- [--rounds 41] [--requests 500]
+//! cargo bench -p canon-reqwest --bench overhead -- [--rounds 60] [--requests 500]
 //! ```
 //!
 //! With `--only plain|timeout|canon`, the harness sends `--requests`
@@ -52,13 +57,19 @@ enum Side {
     Canon,
 }
 
+/// One client per side, each with its own connection pool.
 struct Clients {
     plain: reqwest::Client,
+    plain_with_timeout: reqwest::Client,
     canon: canon_reqwest::Client,
 }
 
+/// The six orders of the three sides, by index into [`SIDES`].
+const ORDERS: [[usize; 3]; 6] = [[0, 1, 2], [1, 2, 0], [2, 0, 1], [0, 2, 1], [2, 1, 0], [1, 0, 2]];
+const SIDES: [Side; 3] = [Side::Plain, Side::PlainWithTimeout, Side::Canon];
+
 fn main() {
-    let mut rounds = 41;
+    let mut rounds = 60;
     let mut requests = 500;
     let mut only = None;
     let mut in_flight = 1;
@@ -88,6 +99,7 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let clients = Clients {
         plain: reqwest::Client::new(),
+        plain_with_timeout: reqwest::Client::new(),
         canon: canon_reqwest::Client::builder().policy(Policy::default()).build().unwrap(),
     };
     assert!(clients.canon.budgets().is_some(), "the budget is on");
@@ -97,18 +109,20 @@ fn main() {
     }
 
     println!("canon-reqwest success-path overhead: {rounds} rounds of {requests} GETs per client, loopback");
+    println!("load average before: {}", load_average());
     println!();
     println!(
-        "| mode | plain (req/s) | plain + timeout (req/s) | canon (req/s) | canon / plain | \
+        "| mode | plain (req/s) | plain + timeout (req/s) | canon (req/s) | canon / plain (quartiles) | \
          canon / plain + timeout | client CPU per request: plain | plain + timeout | canon |"
     );
     println!("|------|------:|------:|------:|------:|------:|------:|------:|------:|");
     for concurrency in [1, CONCURRENCY] {
         runtime.block_on(async {
-            let sides = [Side::Plain, Side::PlainWithTimeout, Side::Canon];
             // Warm up the pools and the server.
-            for side in sides {
-                run(&clients, side, &url, requests, concurrency).await;
+            for _ in 0..2 {
+                for side in SIDES {
+                    run(&clients, side, &url, requests, concurrency).await;
+                }
             }
             let mut rates: [Vec<f64>; 3] = Default::default();
             let mut cpu: [Vec<f64>; 3] = Default::default();
@@ -116,10 +130,10 @@ fn main() {
             let mut ratio_timeout = Vec::new();
             for round in 0..rounds {
                 let mut round_rates = [0.0; 3];
-                // The order rotates, so that no client always goes first.
-                for i in 0..3 {
-                    let index = (i + round) % 3;
-                    let cost = run(&clients, sides[index], &url, requests, concurrency).await;
+                // Every order in turn: no client always goes first, or
+                // always follows the same other client.
+                for index in ORDERS[round % ORDERS.len()] {
+                    let cost = run(&clients, SIDES[index], &url, requests, concurrency).await;
                     round_rates[index] = requests as f64 / cost.wall.as_secs_f64();
                     rates[index].push(round_rates[index]);
                     cpu[index].push(cost.cpu.as_nanos() as f64 / requests as f64 / 1000.0);
@@ -129,14 +143,31 @@ fn main() {
             }
             let [p, t, c] = rates.map(|mut r| median(&mut r));
             let [p_cpu, t_cpu, c_cpu] = cpu.map(|mut r| median(&mut r));
+            let spread = quartiles(&mut ratio_plain);
             let (ratio_plain, ratio_timeout) = (median(&mut ratio_plain), median(&mut ratio_timeout));
             let mode = if concurrency == 1 { "sequential".to_owned() } else { format!("{concurrency} in flight") };
             println!(
-                "| {mode} | {p:.0} | {t:.0} | {c:.0} | {ratio_plain:.3}× | {ratio_timeout:.3}× | \
-                 {p_cpu:.1} µs | {t_cpu:.1} µs | {c_cpu:.1} µs |"
+                "| {mode} | {p:.0} | {t:.0} | {c:.0} | {ratio_plain:.3}× ({:.3}–{:.3}) | {ratio_timeout:.3}× | \
+                 {p_cpu:.1} µs | {t_cpu:.1} µs | {c_cpu:.1} µs |",
+                spread.0, spread.1
             );
         });
     }
+    println!();
+    println!("load average after: {}", load_average());
+}
+
+/// The first and third quartiles (nearest rank).
+fn quartiles(values: &mut [f64]) -> (f64, f64) {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    (values[n / 4], values[(3 * n) / 4])
+}
+
+/// The 1, 5 and 15 minute load averages, from `/proc/loadavg`.
+fn load_average() -> String {
+    let loadavg = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    loadavg.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
 }
 
 fn median(values: &mut [f64]) -> f64 {
@@ -166,8 +197,8 @@ async fn run(clients: &Clients, side: Side, url: &str, requests: usize, concurre
         let url = url.to_owned();
         match side {
             Side::Plain | Side::PlainWithTimeout => {
-                let client = clients.plain.clone();
                 let timeout = matches!(side, Side::PlainWithTimeout);
+                let client = if timeout { clients.plain_with_timeout.clone() } else { clients.plain.clone() };
                 tasks.spawn(async move {
                     for _ in 0..share {
                         let mut request = client.get(&url);

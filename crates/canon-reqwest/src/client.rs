@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use canon_retry::{
-    AttemptContext, BudgetConfig, BudgetRegistry, Call, Policy, PolicyError, Retrier, RetryBudget, SplitMix64,
-    is_idempotent_method,
+    AttemptContext, BudgetConfig, BudgetRegistry, Call, Policy, PolicyError, Retrier, SplitMix64, is_idempotent_method,
 };
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode, Version};
@@ -16,10 +15,12 @@ use reqwest::{IntoUrl, Request, Response, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::budget_cache::BudgetCache;
 use crate::engine::{self, Head, Read, Sending, Whole};
 use crate::error::Error;
 use crate::report::AttemptReport;
 use crate::timer::Timers;
+use crate::url_text::UrlText;
 
 /// The default header for idempotency keys, as the IETF draft "The
 /// Idempotency-Key HTTP Header Field" spells it.
@@ -30,9 +31,6 @@ pub const DEFAULT_MAX_ERROR_BODY: usize = 64 * 1024;
 
 type Observer = Arc<dyn Fn(&AttemptReport) + Send + Sync>;
 
-/// A host's budget, as the client remembers it: host, port, budget.
-pub(crate) type CachedBudget = (String, Option<u16>, Arc<RetryBudget>);
-
 /// What every request of a client shares.
 pub(crate) struct Shared {
     pub(crate) http: reqwest::Client,
@@ -42,7 +40,7 @@ pub(crate) struct Shared {
     one_shot: Retrier,
     pub(crate) budgets: Option<Arc<BudgetRegistry>>,
     /// The budgets of the hosts met so far.
-    budget_cache: Mutex<Vec<CachedBudget>>,
+    pub(crate) budget_cache: BudgetCache,
     rng: Mutex<SplitMix64>,
     pub(crate) idempotency_header: HeaderName,
     generate_keys: bool,
@@ -56,11 +54,6 @@ impl Shared {
     /// The random source the budgets' fractional tokens are drawn from.
     pub(crate) fn rng(&self) -> MutexGuard<'_, SplitMix64> {
         self.rng.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The budgets of the hosts met so far.
-    pub(crate) fn budget_cache(&self) -> MutexGuard<'_, Vec<CachedBudget>> {
-        self.budget_cache.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -222,26 +215,22 @@ impl Client {
 
 /// The logical request `request` describes: attempt 1 handed to reqwest at
 /// once when it needs no context, else the engine's loop, boxed.
+#[inline(always)]
 fn run_request<R: Read>(shared: Arc<Shared>, request: Request, key: KeyChoice) -> Sending<R, impl Sent> {
-    let method = request.method().clone();
     let header_key = request
         .headers()
         .get(&shared.idempotency_header)
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty())
         .map(str::to_owned);
-    let call = Call::new(method.clone());
     // The key, when the caller has one; generating one needs a session.
-    let (call, key, generated) = match (key, header_key) {
-        (KeyChoice::Given(key), _) | (_, Some(key)) => (call.with_idempotency_key(key.clone()), Some(key), false),
-        (KeyChoice::Generate, None) => (call.with_generated_key(), None, true),
-        (KeyChoice::Default, None) if shared.generate_keys && !is_idempotent_method(&method) => {
-            (call.with_generated_key(), None, true)
-        }
-        (KeyChoice::Default, None) => (call, None, false),
+    let (key, generated) = match (key, header_key) {
+        (KeyChoice::Given(key), _) | (_, Some(key)) => (Some(key), false),
+        (KeyChoice::Generate, None) => (None, true),
+        (KeyChoice::Default, None) => (None, shared.generate_keys && !is_idempotent_method(request.method())),
     };
     let mut request = request;
-    if let Some(value) = key.and_then(|key| HeaderValue::from_str(&key).ok()) {
+    if let Some(value) = key.as_deref().and_then(|key| HeaderValue::from_str(key).ok()) {
         request.headers_mut().insert(shared.idempotency_header.clone(), value);
     }
     match Template::new(&request) {
@@ -249,18 +238,27 @@ fn run_request<R: Read>(shared: Arc<Shared>, request: Request, key: KeyChoice) -
         // from the template.
         Some(template) if generated => Sending::engine(Box::pin(async move {
             let shared = &*shared;
+            let url = request.url().clone();
+            let call = Call::new(template.method.clone()).with_generated_key();
             let build = |_: &AttemptContext| Ok(template.request());
-            engine::run::<R, _>(shared, &shared.retrier, call, None, Some(&template.url), build).await
+            engine::run::<R, _>(shared, &shared.retrier, call, None, Some(&url), build).await
         })),
         // Attempt 1 needs no context: it is the request itself, handed to
-        // reqwest at once, as reqwest's own `send` does.
+        // reqwest at once, as reqwest's own `send` does. Its host's budget
+        // is found now, while the request's URL is at hand.
         Some(template) => {
+            let budget =
+                shared.budgets.as_ref().map(|registry| shared.budget_cache.host_budget(registry, request.url()));
             let sent = shared.http.execute(request);
-            Sending::first(shared, call, sent, template)
+            Sending::first(shared, key, sent, template, budget)
         }
         // A body that is a stream can be sent only once.
         None => Sending::engine(Box::pin(async move {
             let shared = &*shared;
+            let call = match generated {
+                true => Call::new(request.method().clone()).with_generated_key(),
+                false => engine::call(request.method().clone(), key),
+            };
             let mut request = Some(request);
             let build = |_: &AttemptContext| Ok(request.take().expect("the one-shot policy allows one attempt"));
             engine::run::<R, _>(shared, &shared.one_shot, call, None, None, build).await
@@ -273,15 +271,17 @@ trait Sent: Future<Output = reqwest::Result<Response>> + Unpin + Send + 'static 
 
 impl<F: Future<Output = reqwest::Result<Response>> + Unpin + Send + 'static> Sent for F {}
 
-/// A request that can be sent again: its parts, with the body as bytes.
+/// A request that can be sent again: its parts, with the body as bytes and
+/// the URL as text (see [`UrlText`]).
 ///
 /// Not reqwest's `Request::try_clone`, which puts an entry into the
-/// request's extensions on every copy, a cost the success path does not
-/// need to pay.
+/// request's extensions on every copy, and copies the URL into a new
+/// allocation, costs the success path does not need to pay.
 pub(crate) struct Template {
     pub(crate) method: Method,
-    pub(crate) url: Url,
-    headers: HeaderMap,
+    pub(crate) url: UrlText,
+    /// `None` for none: an empty map costs more to make and drop.
+    headers: Option<HeaderMap>,
     version: Version,
     timeout: Option<Duration>,
     body: Option<Bytes>,
@@ -294,11 +294,10 @@ impl Template {
             None => None,
             Some(body) => Some(Bytes::copy_from_slice(body.as_bytes()?)),
         };
-        // An empty map is made, not copied: making one allocates nothing.
-        let headers = if request.headers().is_empty() { HeaderMap::new() } else { request.headers().clone() };
+        let headers = (!request.headers().is_empty()).then(|| request.headers().clone());
         Some(Template {
             method: request.method().clone(),
-            url: request.url().clone(),
+            url: UrlText::new(request.url()),
             headers,
             version: request.version(),
             timeout: request.timeout().copied(),
@@ -308,8 +307,10 @@ impl Template {
 
     /// A request from the template.
     pub(crate) fn request(&self) -> Request {
-        let mut request = Request::new(self.method.clone(), self.url.clone());
-        *request.headers_mut() = self.headers.clone();
+        let mut request = Request::new(self.method.clone(), self.url.to_url());
+        if let Some(headers) = &self.headers {
+            *request.headers_mut() = headers.clone();
+        }
         *request.version_mut() = self.version;
         if let Some(timeout) = self.timeout {
             *request.timeout_mut() = Some(timeout);
@@ -499,7 +500,7 @@ impl ClientBuilder {
                 retrier: retrier(policy),
                 one_shot: retrier(one_shot),
                 budgets: self.budgets,
-                budget_cache: Mutex::new(Vec::new()),
+                budget_cache: BudgetCache::default(),
                 rng: Mutex::new(rng),
                 idempotency_header: self.idempotency_header,
                 generate_keys: self.generate_keys,
@@ -615,6 +616,7 @@ impl RequestBuilder {
     /// while reading it is reqwest's error, not retried (bound it with
     /// [`timeout`](RequestBuilder::timeout) if you need to). Every non-2xx
     /// response is decoded into an [`ErrorResponse`](crate::ErrorResponse).
+    #[inline]
     pub fn send(self) -> impl Future<Output = Result<Response, Error>> + Send + 'static {
         self.start::<Head>()
     }
@@ -626,6 +628,7 @@ impl RequestBuilder {
         self.start::<Whole>()
     }
 
+    #[inline(always)]
     fn start<R: Read>(self) -> Sending<R, impl Sent> {
         let RequestBuilder { client, method, inner, key } = self;
         match inner.build() {

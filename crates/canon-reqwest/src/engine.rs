@@ -10,18 +10,22 @@
 //!   the retrier itself has none, so that a logical request whose
 //!   placements span hosts spends each host's own budget (the session's
 //!   own check order is kept: the budget is asked last, after every other
-//!   check has passed); a host's budget is found through a small cache of
-//!   the hosts the client has met, so that the success path neither
-//!   formats nor lower-cases an authority;
+//!   check has passed); a host's budget is found, once per request and
+//!   without a lock, in a small cache of the hosts the client has met
+//!   (see [`crate::budget_cache`]), so that the success path neither
+//!   formats nor lower-cases an authority; a success earns its share as of
+//!   the time the request started, so that the success path reads the
+//!   clock once;
 //! - a session opened lazily: a first attempt that needs no context (no
 //!   generated key, no placement) runs before the session exists, which is
 //!   opened, as of the time the request started, only when the attempt
 //!   fails or an observer wants its report. The session then decides
 //!   exactly as if it had been open from the start: its deadline, attempt
 //!   numbers and history are the same;
-//! - a success path with one allocation (the URL of the copy kept for a
-//!   retry): attempt 1 is handed to reqwest before the request's future is
-//!   made, and that future, [`Sending`], polls reqwest's by hand beside the
+//! - a success path with no allocation of its own (the copy kept for a
+//!   retry holds its URL as text in a recycled buffer, see
+//!   [`crate::url_text`]): attempt 1 is handed to reqwest before the
+//!   request's future is made, and that future, [`Sending`], polls reqwest's by hand beside the
 //!   attempt's timer; it is returned by value, not boxed, and the engine's
 //!   loop (boxed) takes over only when attempt 1 fails or an observer wants
 //!   its report ([`Whole`] boxes the reading of the body, one allocation
@@ -39,8 +43,8 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use canon_retry::{
-    AttemptContext, AttemptRecord, BudgetRegistry, Call, Failure, GiveUp, GiveUpReason, Placement, Policy, Retrier,
-    Retry, RetryBudget, Session, TransportKind,
+    AttemptContext, AttemptRecord, Call, Failure, GiveUp, GiveUpReason, Placement, Policy, Retrier, Retry, RetryBudget,
+    Session, TransportKind,
 };
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use reqwest::{Request, Response, Url};
@@ -48,6 +52,7 @@ use tracing::Span;
 use tracing::field::{Empty, display};
 use tracing::level_filters::{LevelFilter, STATIC_MAX_LEVEL};
 
+use crate::budget_cache::HostBudget;
 use crate::client::{BufferedResponse, Shared, Template};
 use crate::error::{Error, ErrorResponse, LastFailure};
 use crate::report::AttemptReport;
@@ -147,47 +152,9 @@ fn now() -> Instant {
     tokio::time::Instant::now().into_std()
 }
 
-/// The key under which a URL's host shares a budget: `host:port`.
-fn authority(url: &Url) -> String {
-    let host = url.host_str().unwrap_or("");
-    match url.port_or_known_default() {
-        Some(port) => format!("{host}:{port}"),
-        None => host.to_owned(),
-    }
-}
-
-/// The most hosts a client remembers the budget of; beyond them, the
-/// registry is asked each time.
-const BUDGET_CACHE_HOSTS: usize = 32;
-
-/// The budget of `url`'s host, from the client's cache or its registry.
-fn budget_for(shared: &Shared, registry: &BudgetRegistry, url: &Url) -> Arc<RetryBudget> {
-    let host = url.host_str().unwrap_or("");
-    let port = url.port_or_known_default();
-    let mut cache = shared.budget_cache();
-    if let Some((_, _, budget)) = cache.iter().find(|(h, p, _)| h == host && *p == port) {
-        return Arc::clone(budget);
-    }
-    let budget = registry.budget(&authority(url));
-    if cache.len() < BUDGET_CACHE_HOSTS {
-        cache.push((host.to_owned(), port, Arc::clone(&budget)));
-    }
-    budget
-}
-
-/// Earns `url`'s host its share of a retry, in the client's cache of
-/// budgets when the host is there (without taking the budget out of it).
-fn deposit(shared: &Shared, registry: &BudgetRegistry, url: &Url, now: Instant) {
-    let host = url.host_str().unwrap_or("");
-    let port = url.port_or_known_default();
-    {
-        let cache = shared.budget_cache();
-        if let Some((_, _, budget)) = cache.iter().find(|(h, p, _)| h == host && *p == port) {
-            budget.deposit(now);
-            return;
-        }
-    }
-    budget_for(shared, registry, url).deposit(now);
+/// The budget of `url`'s host, when the client has budgets.
+fn budget_for(shared: &Shared, url: &Url) -> Option<Arc<RetryBudget>> {
+    shared.budgets.as_ref().map(|registry| shared.budget_cache.budget(registry, url))
 }
 
 /// The time limit of a logical request's first attempt: the policy's
@@ -200,7 +167,7 @@ fn first_timeout(policy: &Policy) -> Duration {
 /// The span of one attempt, or [`Span::none`] when no subscriber takes
 /// spans of its level, so that the success path builds no span (and, with
 /// tracing's `log` feature, formats no fields) for nobody.
-fn attempt_span(number: u32, method: &Method, url: &Url, placement: Option<&Placement>) -> Span {
+fn attempt_span(number: u32, method: &Method, url: &str, placement: Option<&Placement>) -> Span {
     if tracing::Level::INFO > STATIC_MAX_LEVEL || tracing::Level::INFO > LevelFilter::current() {
         return Span::none();
     }
@@ -243,6 +210,14 @@ where
         }
     })
     .await
+}
+
+/// The call of a request without placements, with `key` if it has one.
+pub(crate) fn call(method: Method, key: Option<String>) -> Call {
+    match key {
+        Some(key) => Call::new(method).with_idempotency_key(key),
+        None => Call::new(method),
+    }
 }
 
 /// A first attempt run before the engine's loop: what it gave, and the
@@ -291,9 +266,12 @@ enum Stage<R: Read, F> {
 /// Attempt 1 of a request that needs no context, polled by hand.
 struct First<R: Read, F> {
     shared: Arc<Shared>,
-    call: Call,
+    /// The request's idempotency key, if it has one (also in its header).
+    key: Option<String>,
     /// The request again, for a retry.
     template: Template,
+    /// The budget of the request's host, if the client has budgets.
+    budget: Option<HostBudget>,
     /// reqwest's future: its `Pending`.
     sent: F,
     /// When the request started: its first poll.
@@ -321,12 +299,23 @@ impl<R: Read, F> Sending<R, F> {
     /// reqwest: a request made without a context, which `template` can make
     /// again for every other attempt (its key, if any, already in its
     /// header; no placement).
-    pub(crate) fn first(shared: Arc<Shared>, call: Call, sent: F, template: Template) -> Sending<R, F> {
+    ///
+    /// `budget` is the budget of the request's host, if the client has
+    /// budgets.
+    #[inline(always)]
+    pub(crate) fn first(
+        shared: Arc<Shared>,
+        key: Option<String>,
+        sent: F,
+        template: Template,
+        budget: Option<HostBudget>,
+    ) -> Sending<R, F> {
         Sending {
             stage: Stage::First(First {
                 shared,
-                call,
+                key,
                 template,
+                budget,
                 sent,
                 started: None,
                 span: Span::none(),
@@ -398,7 +387,7 @@ where
     fn poll_attempt(&mut self, cx: &mut Context<'_>) -> Poll<Attempted<R::Output>> {
         if self.started.is_none() {
             self.started = Some(now());
-            self.span = attempt_span(1, &self.template.method, &self.template.url, None);
+            self.span = attempt_span(1, &self.template.method, self.template.url.as_str(), None);
         }
         {
             // Entering `Span::none()` does nothing.
@@ -461,12 +450,18 @@ where
 
     /// Ends a success that no observer wants a report of: the timer goes
     /// back to the client, and the host's budget earns its share of a retry.
+    ///
+    /// The share is earned as of the time the request started, so that the
+    /// success path reads the clock once: a budget counts an instant
+    /// earlier than its last as no time passing, and a deposit made a
+    /// request's duration early loses at most that much of its decay.
     fn succeeded(&mut self) {
         if let Some(armed) = self.timer.take() {
             self.shared.timers.release(armed);
         }
-        if let Some(registry) = &self.shared.budgets {
-            deposit(&self.shared, registry, &self.template.url, now());
+        if let Some(budget) = &self.budget {
+            let started = self.started.unwrap_or_else(now);
+            self.shared.budget_cache.resolve(budget).deposit(started);
         }
     }
 
@@ -474,7 +469,8 @@ where
     /// an error response, still under attempt 1's timer and in its span.
     fn go_on(self, attempted: Attempted<R::Output>) -> EngineFuture<R::Output> {
         let until = self.until();
-        let First { shared, call, template, started, span, timer, .. } = self;
+        let First { shared, key, template, started, span, timer, .. } = self;
+        let call = call(template.method.clone(), key);
         let started = started.unwrap_or_else(now);
         Box::pin(async move {
             let shared = &*shared;
@@ -490,10 +486,11 @@ where
                 }
             };
             drop(span);
-            let budget = shared.budgets.as_ref().map(|registry| budget_for(shared, registry, &template.url));
+            let url = template.url.to_url();
+            let budget = budget_for(shared, &url);
             let first = FirstAttempt { started, result, budget };
             let build = |_: &AttemptContext| Ok(template.request());
-            run::<R, _>(shared, &shared.retrier, call, Some(first), Some(&template.url), build).await
+            run::<R, _>(shared, &shared.retrier, call, Some(first), Some(&url), build).await
         })
     }
 }
@@ -559,9 +556,10 @@ where
                     }
                 };
                 prepare(shared, &mut request, &context);
-                let budget = shared.budgets.as_ref().map(|registry| budget_for(shared, registry, request.url()));
+                let budget = budget_for(shared, request.url());
                 let own_url = fixed_url.is_none().then(|| request.url().clone());
-                let span = attempt_span(context.number, request.method(), request.url(), context.placement.as_ref());
+                let span =
+                    attempt_span(context.number, request.method(), request.url().as_str(), context.placement.as_ref());
                 let sent = shared.http.execute(request);
                 let expiry = shared.timers.start(tokio::time::Instant::from_std(at + context.timeout));
                 let result = timed(attempt::<R, _>(shared, sent, &span), expiry, &span).await;

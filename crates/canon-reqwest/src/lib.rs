@@ -100,18 +100,21 @@
 //!
 //! On the success path the client adds a timer (the per-attempt timeout,
 //! reused from the client's earlier attempts), a span (none when no
-//! subscriber takes it), a copy of the request (kept for a retry; its URL
-//! is the one allocation the client adds) and the budget's deposit; the
-//! retry engine's session is opened only when an attempt fails (or an
-//! observer wants a report), as of the time the request started. `benches/overhead.rs` measures it against plain
+//! subscriber takes it), a copy of the request (kept for a retry, its URL
+//! as text in a recycled buffer) and the budget's deposit, and no
+//! allocation of its own; the retry engine's session is opened only when
+//! an attempt fails (or an observer wants a report), as of the time the
+//! request started. `benches/overhead.rs` measures it against plain
 //! reqwest; see BENCHMARKS.md.
 
+mod budget_cache;
 pub mod client;
 mod engine;
 pub mod error;
 pub mod report;
 mod timer;
 pub mod transport;
+mod url_text;
 
 pub use canon_retry;
 pub use canon_retry::{

@@ -413,6 +413,39 @@ async fn without_an_observer_every_way_attempt_1_fails_is_retried() {
     }
 }
 
+/// A retry sends the request again exactly: the same method, path and
+/// query (percent-encoded as sent), headers, key and body, with or without
+/// an observer (without one, attempt 1 runs outside the engine's loop, and
+/// the copy kept for the retry holds the URL as text).
+#[tokio::test]
+async fn a_retry_sends_the_same_request_again() {
+    let path = "/v1/vms/vm%201?filter=state%3DACTIVE&name=caf%C3%A9&empty=#fragment";
+    for observed in [false, true] {
+        let server = Server::sequence(vec![unavailable(), Reply::json(200, OK_BODY)]);
+        let builder = Client::builder().policy(fast_policy()).no_budget();
+        let client = if observed { client_with(builder).0 } else { builder.build().unwrap() };
+        let response = client
+            .post(server.url(path))
+            .idempotency_key("key-1")
+            .header("x-trace", "trace-1")
+            .body(r#"{"name":"vm 1"}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let requests = server.requests();
+        assert_eq!(requests.len(), 2, "observed: {observed}");
+        for request in &requests {
+            assert_eq!(request.method, "POST");
+            assert_eq!(request.path, "/v1/vms/vm%201?filter=state%3DACTIVE&name=caf%C3%A9&empty=");
+            assert_eq!(request.header("idempotency-key"), Some("key-1"));
+            assert_eq!(request.header("x-trace"), Some("trace-1"));
+            assert_eq!(request.body, br#"{"name":"vm 1"}"#);
+        }
+        assert_eq!(requests[0].headers, requests[1].headers, "observed: {observed}");
+    }
+}
+
 /// A success without an observer earns the host's budget its share, and
 /// the attempt's timer goes back to the client for the next request.
 #[tokio::test]
