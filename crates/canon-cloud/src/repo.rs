@@ -88,6 +88,11 @@ fn all<T, P: Params>(
     Ok(rows)
 }
 
+/// Whether a query finds a row, through the statement cache.
+fn exists<P: Params>(tx: &Connection, sql: &'static str, params: P) -> Res<bool> {
+    Ok(tx.prepare_cached(sql)?.exists(params)?)
+}
+
 /// `execute` through the statement cache.
 fn exec<P: Params>(tx: &Connection, sql: &'static str, params: P) -> rusqlite::Result<usize> {
     tx.prepare_cached(sql)?.execute(params)
@@ -224,6 +229,12 @@ fn data_center_row(row: &Row<'_>) -> rusqlite::Result<DataCenter> {
 
 pub(crate) fn data_centers(tx: &Connection) -> Res<Vec<DataCenter>> {
     all(tx, concat!(data_center_select!(), " ORDER BY number"), [], data_center_row)
+}
+
+/// The number of the data center, if it exists (the rest of its row is
+/// not read).
+pub(crate) fn data_center_number(tx: &Connection, id: &str) -> Res<Option<i64>> {
+    Ok(tx.prepare_cached("SELECT number FROM data_centers WHERE id = ?1")?.query_row([id], |r| r.get(0)).optional()?)
 }
 
 pub(crate) fn data_center(tx: &Connection, id: &str) -> Res<Option<DataCenter>> {
@@ -727,6 +738,12 @@ fn disk_row(row: &Row<'_>) -> rusqlite::Result<Disk> {
         updated_at: time_col(row, 15)?,
         version: row.get::<_, i64>(16)? as u64,
     })
+}
+
+/// Whether the project has a disk with this id (its key only, no row
+/// read).
+pub(crate) fn disk_exists(tx: &Connection, project_id: &str, id: &str) -> Res<bool> {
+    exists(tx, "SELECT 1 FROM disks WHERE project_id = ?1 AND id = ?2", [project_id, id])
 }
 
 pub(crate) fn disk(tx: &Connection, project_id: &str, id: &str) -> Res<Option<Disk>> {
