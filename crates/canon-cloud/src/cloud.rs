@@ -34,8 +34,9 @@ use crate::ids::IdGenerator;
 use crate::journal::Journal;
 use crate::model::{
     Action, AttachMode, Attachment, Cluster, ClusterState, CreateCluster, CreateDisk, CreateSshKey, CreateVm,
-    DataCenter, Disk, DiskState, DiskType, GpuModel, Image, ImageState, ImportImage, MachineType, NextState, Operation,
-    OperationState, Pending, Project, Quota, ResizeVm, ResourceKind, ResourceRef, SshKey, Vm, VmState,
+    DataCenter, Disk, DiskState, DiskType, GpuModel, Image, ImageState, ImportImage, ListedDisk, ListedVm, MachineType,
+    NextState, Operation, OperationState, Pending, Project, Quota, ResizeVm, ResourceKind, ResourceRef, SshKey, Vm,
+    VmState,
 };
 use crate::repo::{self, Fail, Res};
 use crate::store::Store;
@@ -727,14 +728,14 @@ impl Cloud {
     }
 
     /// The project's VMs, oldest first, with every disk attached to one of
-    /// them, in one transaction.
+    /// them, in one transaction: only what a list shows of them.
     pub(crate) fn list_vms_with_disks(
         &self,
         who: &Principal,
         project_id: &str,
-    ) -> Result<(Vec<Vm>, Vec<Disk>), Status> {
+    ) -> Result<(Vec<ListedVm>, Vec<ListedDisk>), Status> {
         self.authorize(who, project_id, Scope::ReadMachines)?;
-        self.run(|tx, _| Ok((repo::vms(tx, project_id)?, repo::attached_disks(tx, project_id)?)))
+        self.run(|tx, _| Ok((repo::listed_vms(tx, project_id)?, repo::attached_disks(tx, project_id)?)))
     }
 
     /// A VM's disks: the boot disk first, then the attached storage disks.
