@@ -801,15 +801,14 @@ pub(crate) fn disks(tx: &Connection, project_id: &str, data_center_id: Option<&s
 }
 
 pub(crate) fn disks_of_vm(tx: &Connection, project_id: &str, vm_id: &str) -> Res<Vec<Disk>> {
-    all(
-        tx,
-        concat!(
-            disk_select!(),
-            " WHERE project_id = ?1 AND vm_id = ?2 ORDER BY disk_type = 'DISK_TYPE_STORAGE', rowid"
-        ),
-        [project_id, vm_id],
-        disk_row,
-    )
+    // The boot disk first, then the storage disks oldest first; sorted
+    // here rather than by SQLite, as `vms` is.
+    let mut disks =
+        all(tx, concat!(disk_select!(), " WHERE project_id = ?1 AND vm_id = ?2"), [project_id, vm_id], |row| {
+            Ok((row.get::<_, i64>(17)?, disk_row(row)?))
+        })?;
+    disks.sort_unstable_by_key(|(rowid, disk)| (disk.disk_type == DiskType::Storage, *rowid));
+    Ok(disks.into_iter().map(|(_, disk)| disk).collect())
 }
 
 /// Every disk of the project attached to a VM, oldest first: a VM list's
