@@ -34,8 +34,9 @@ use crate::ids::IdGenerator;
 use crate::journal::Journal;
 use crate::model::{
     Action, AttachMode, Attachment, Cluster, ClusterState, CreateCluster, CreateDisk, CreateSshKey, CreateVm,
-    DataCenter, Disk, DiskState, DiskType, GpuModel, Image, ImageState, ImportImage, MachineType, NextState, Operation,
-    OperationState, Pending, Project, Quota, ResizeVm, ResourceKind, ResourceRef, SshKey, Vm, VmState,
+    DataCenter, Disk, DiskState, DiskType, GpuModel, Image, ImageState, ImportImage, ListedDisk, ListedVm, MachineType,
+    NextState, Operation, OperationState, Pending, Project, Quota, ResizeVm, ResourceKind, ResourceRef, SshKey, Vm,
+    VmState,
 };
 use crate::repo::{self, Fail, Res};
 use crate::store::Store;
@@ -525,13 +526,20 @@ impl Cloud {
         }
     }
 
-    /// The data center, or a violation of `field` when it is unknown.
-    fn data_center_field(&self, tx: &Connection, violations: &mut Violations<'_>, id: &str) -> Res<Option<DataCenter>> {
-        let dc = repo::data_center(tx, id)?;
-        if dc.is_none() {
+    /// The data center's id and number, or a violation of `field` when it
+    /// is unknown. Only these are read: they are all that the callers use.
+    fn data_center_field(
+        &self,
+        tx: &Connection,
+        violations: &mut Violations<'_>,
+        id: &str,
+    ) -> Res<Option<KnownDataCenter>> {
+        if let Some(number) = repo::data_center_number(tx, id)? {
+            Ok(Some(KnownDataCenter { id: id.to_owned(), number }))
+        } else {
             violations.push(self.errors.invalid_field("dataCenterId", format!("Unknown data center '{id}'.")));
+            Ok(None)
         }
-        Ok(dc)
     }
 
     /// The machine type, or MACHINE_TYPE_UNAVAILABLE (INVALID_ARGUMENT)
@@ -635,7 +643,7 @@ impl Cloud {
             self.check_capacity(tx, &mt, 1)?;
 
             let seq = repo::next_vm_seq(tx)?;
-            let boot_disk_id = self.unique_id(|id| Ok(repo::disk(tx, project_id, id)?.is_some()))?;
+            let boot_disk_id = self.unique_id(|id| repo::disk_exists(tx, project_id, id))?;
             let boot_size = request.boot_disk_size_gib.map_or(limits.min_boot_disk_size_gib, |s| s as u32);
             let (state, pending) = self.begin(now, VmState::Pending, NextState::State(VmState::Active));
             let gpu_model = match &mt.gpu_model_id {
@@ -721,14 +729,14 @@ impl Cloud {
     }
 
     /// The project's VMs, oldest first, with every disk attached to one of
-    /// them, in one transaction.
+    /// them, in one transaction: only what a list shows of them.
     pub(crate) fn list_vms_with_disks(
         &self,
         who: &Principal,
         project_id: &str,
-    ) -> Result<(Vec<Vm>, Vec<Disk>), Status> {
+    ) -> Result<(Vec<ListedVm>, Vec<ListedDisk>), Status> {
         self.authorize(who, project_id, Scope::ReadMachines)?;
-        self.run(|tx, _| Ok((repo::vms(tx, project_id)?, repo::attached_disks(tx, project_id)?)))
+        self.run(|tx, _| Ok((repo::listed_vms(tx, project_id)?, repo::attached_disks(tx, project_id)?)))
     }
 
     /// A VM's disks: the boot disk first, then the attached storage disks.
@@ -904,9 +912,9 @@ impl Cloud {
             let dc = dc.expect("validated");
             self.check_maintenance(tx, &dc.id, now)?;
             let id = if request.id.is_empty() {
-                self.unique_id(|id| Ok(repo::disk(tx, project_id, id)?.is_some()))?
+                self.unique_id(|id| repo::disk_exists(tx, project_id, id))?
             } else {
-                if repo::disk(tx, project_id, &request.id)?.is_some() {
+                if repo::disk_exists(tx, project_id, &request.id)? {
                     return Err(self.errors.already_exists(ResourceKind::Disk, &request.id, project_id).into());
                 }
                 request.id.clone()
@@ -1552,6 +1560,12 @@ pub(crate) fn is_valid_id(id: &str) -> bool {
 fn is_valid_token(text: &str) -> bool {
     (1..=63).contains(&text.len())
         && text.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"_-".contains(&c))
+}
+
+/// A data center a request names, found in the store.
+struct KnownDataCenter {
+    id: String,
+    number: i64,
 }
 
 #[cfg(test)]

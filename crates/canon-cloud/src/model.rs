@@ -516,6 +516,84 @@ pub struct Attachment {
     pub attached_at: Timestamp,
 }
 
+/// What a list of VMs shows of each VM: the fields of its JSON, read
+/// without the rest of its row (the list's projection).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ListedVm {
+    pub(crate) project_id: String,
+    pub(crate) id: String,
+    pub(crate) data_center_id: String,
+    pub(crate) machine_type: String,
+    pub(crate) gpu_model_id: Option<String>,
+    pub(crate) gpu_model: Option<String>,
+    pub(crate) gpu_quantity: u32,
+    pub(crate) vcpus: u32,
+    pub(crate) memory_gib: u32,
+    pub(crate) cpu_model: String,
+    pub(crate) boot_disk_size_gib: u32,
+    pub(crate) image_id: Option<String>,
+    pub(crate) metadata: BTreeMap<String, String>,
+    pub(crate) internal_ip: String,
+    pub(crate) external_ip: String,
+    pub(crate) state: VmState,
+    pub(crate) created_at: Timestamp,
+}
+
+impl From<Vm> for ListedVm {
+    fn from(vm: Vm) -> ListedVm {
+        ListedVm {
+            project_id: vm.project_id,
+            id: vm.id,
+            data_center_id: vm.data_center_id,
+            machine_type: vm.machine_type,
+            gpu_model_id: vm.gpu_model_id,
+            gpu_model: vm.gpu_model,
+            gpu_quantity: vm.gpu_quantity,
+            vcpus: vm.vcpus,
+            memory_gib: vm.memory_gib,
+            cpu_model: vm.cpu_model,
+            boot_disk_size_gib: vm.boot_disk_size_gib,
+            image_id: vm.image_id,
+            metadata: vm.metadata,
+            internal_ip: vm.internal_ip,
+            external_ip: vm.external_ip,
+            state: vm.state,
+            created_at: vm.created_at,
+        }
+    }
+}
+
+/// What a list of VMs shows of each of their disks: the fields of its
+/// JSON, read without the rest of its row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ListedDisk {
+    pub(crate) project_id: String,
+    pub(crate) id: String,
+    pub(crate) data_center_id: String,
+    pub(crate) vm_id: Option<String>,
+    pub(crate) size_gib: u32,
+    pub(crate) disk_type: DiskType,
+    pub(crate) state: DiskState,
+    pub(crate) image_id: Option<String>,
+    pub(crate) created_at: Timestamp,
+}
+
+impl From<Disk> for ListedDisk {
+    fn from(disk: Disk) -> ListedDisk {
+        ListedDisk {
+            project_id: disk.project_id,
+            id: disk.id,
+            data_center_id: disk.data_center_id,
+            vm_id: disk.attachment.map(|a| a.vm_id),
+            size_gib: disk.size_gib,
+            disk_type: disk.disk_type,
+            state: disk.state,
+            image_id: disk.image_id,
+            created_at: disk.created_at,
+        }
+    }
+}
+
 /// A disk (a Gcore volume).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Disk {

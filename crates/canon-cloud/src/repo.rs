@@ -14,8 +14,8 @@ use crate::clock::Timestamp;
 use crate::errors::Errors;
 use crate::model::{
     AttachMode, Attachment, Cluster, ClusterState, DataCenter, Disk, DiskState, DiskType, GpuModel, Image, ImageState,
-    MachineType, MaintenanceWindow, NextState, Operation, OperationState, Pending, Project, Quota, ResourceKind,
-    ResourceRef, SshKey, Vm, VmState,
+    ListedDisk, ListedVm, MachineType, MaintenanceWindow, NextState, Operation, OperationState, Pending, Project,
+    Quota, ResourceKind, ResourceRef, SshKey, Vm, VmState,
 };
 
 /// Why a transaction stopped: a domain error, or the database failed.
@@ -86,6 +86,11 @@ fn all<T, P: Params>(
     let mut stmt = tx.prepare_cached(sql)?;
     let rows = stmt.query_map(params, row)?.collect::<rusqlite::Result<_>>()?;
     Ok(rows)
+}
+
+/// Whether a query finds a row, through the statement cache.
+fn exists<P: Params>(tx: &Connection, sql: &'static str, params: P) -> Res<bool> {
+    Ok(tx.prepare_cached(sql)?.exists(params)?)
 }
 
 /// `execute` through the statement cache.
@@ -224,6 +229,12 @@ fn data_center_row(row: &Row<'_>) -> rusqlite::Result<DataCenter> {
 
 pub(crate) fn data_centers(tx: &Connection) -> Res<Vec<DataCenter>> {
     all(tx, concat!(data_center_select!(), " ORDER BY number"), [], data_center_row)
+}
+
+/// The number of the data center, if it exists (the rest of its row is
+/// not read).
+pub(crate) fn data_center_number(tx: &Connection, id: &str) -> Res<Option<i64>> {
+    Ok(tx.prepare_cached("SELECT number FROM data_centers WHERE id = ?1")?.query_row([id], |r| r.get(0)).optional()?)
 }
 
 pub(crate) fn data_center(tx: &Connection, id: &str) -> Res<Option<DataCenter>> {
@@ -624,6 +635,47 @@ pub(crate) fn vms(tx: &Connection, project_id: &str) -> Res<Vec<Vm>> {
     Ok(vms.into_iter().map(|(_, vm)| vm).collect())
 }
 
+/// The project's VMs in the order they were made, with only what a list
+/// shows of them (the list's projection: no names, SSH keys, pending
+/// transitions or versions are read).
+pub(crate) fn listed_vms(tx: &Connection, project_id: &str) -> Res<Vec<ListedVm>> {
+    let mut vms = all(
+        tx,
+        "SELECT v.project_id, v.id, v.data_center_id, v.machine_type_id, v.gpu_model_id, g.model_name, v.gpus,
+            v.vcpus, v.memory_gib, m.cpu_model, v.boot_disk_size_gib, v.image_id, v.metadata, v.internal_ip,
+            v.external_ip, v.state, v.created_at, v.seq
+         FROM vms v
+         JOIN machine_types m ON m.data_center_id = v.data_center_id AND m.id = v.machine_type_id
+         LEFT JOIN gpu_models g ON g.id = v.gpu_model_id
+         WHERE v.project_id = ?1",
+        [project_id],
+        |row| {
+            let vm = ListedVm {
+                project_id: row.get(0)?,
+                id: row.get(1)?,
+                data_center_id: row.get(2)?,
+                machine_type: row.get(3)?,
+                gpu_model_id: row.get(4)?,
+                gpu_model: row.get(5)?,
+                gpu_quantity: row.get(6)?,
+                vcpus: row.get(7)?,
+                memory_gib: row.get(8)?,
+                cpu_model: row.get(9)?,
+                boot_disk_size_gib: row.get(10)?,
+                image_id: row.get(11)?,
+                metadata: json_col(row, 12)?,
+                internal_ip: row.get(13)?,
+                external_ip: row.get(14)?,
+                state: parse_col(row, 15)?,
+                created_at: time_col(row, 16)?,
+            };
+            Ok((row.get::<_, i64>(17)?, vm))
+        },
+    )?;
+    vms.sort_unstable_by_key(|(seq, _)| *seq);
+    Ok(vms.into_iter().map(|(_, vm)| vm).collect())
+}
+
 /// The next VM sequence number, which the addresses are made from.
 pub(crate) fn next_vm_seq(tx: &Connection) -> Res<i64> {
     Ok(cached(tx, "SELECT COALESCE(MAX(seq), 0) + 1 FROM vms", [], |r| r.get(0))?)
@@ -729,6 +781,12 @@ fn disk_row(row: &Row<'_>) -> rusqlite::Result<Disk> {
     })
 }
 
+/// Whether the project has a disk with this id (its key only, no row
+/// read).
+pub(crate) fn disk_exists(tx: &Connection, project_id: &str, id: &str) -> Res<bool> {
+    exists(tx, "SELECT 1 FROM disks WHERE project_id = ?1 AND id = ?2", [project_id, id])
+}
+
 pub(crate) fn disk(tx: &Connection, project_id: &str, id: &str) -> Res<Option<Disk>> {
     one(tx, concat!(disk_select!(), " WHERE project_id = ?1 AND id = ?2"), [project_id, id], disk_row)
 }
@@ -743,25 +801,40 @@ pub(crate) fn disks(tx: &Connection, project_id: &str, data_center_id: Option<&s
 }
 
 pub(crate) fn disks_of_vm(tx: &Connection, project_id: &str, vm_id: &str) -> Res<Vec<Disk>> {
-    all(
-        tx,
-        concat!(
-            disk_select!(),
-            " WHERE project_id = ?1 AND vm_id = ?2 ORDER BY disk_type = 'DISK_TYPE_STORAGE', rowid"
-        ),
-        [project_id, vm_id],
-        disk_row,
-    )
+    // The boot disk first, then the storage disks oldest first; sorted
+    // here rather than by SQLite, as `vms` is.
+    let mut disks =
+        all(tx, concat!(disk_select!(), " WHERE project_id = ?1 AND vm_id = ?2"), [project_id, vm_id], |row| {
+            Ok((row.get::<_, i64>(17)?, disk_row(row)?))
+        })?;
+    disks.sort_unstable_by_key(|(rowid, disk)| (disk.disk_type == DiskType::Storage, *rowid));
+    Ok(disks.into_iter().map(|(_, disk)| disk).collect())
 }
 
 /// Every disk of the project attached to a VM, oldest first: a VM list's
 /// disks in one indexed query (added for the CUDO surface's VM list).
-pub(crate) fn attached_disks(tx: &Connection, project_id: &str) -> Res<Vec<Disk>> {
+pub(crate) fn attached_disks(tx: &Connection, project_id: &str) -> Res<Vec<ListedDisk>> {
     // Sorted here, as `vms` is.
-    let mut disks =
-        all(tx, concat!(disk_select!(), " WHERE project_id = ?1 AND vm_id IS NOT NULL"), [project_id], |row| {
-            Ok((row.get::<_, i64>(17)?, disk_row(row)?))
-        })?;
+    let mut disks = all(
+        tx,
+        "SELECT project_id, id, data_center_id, vm_id, size_gib, disk_type, state, image_id, created_at, rowid
+         FROM disks WHERE project_id = ?1 AND vm_id IS NOT NULL",
+        [project_id],
+        |row| {
+            let disk = ListedDisk {
+                project_id: row.get(0)?,
+                id: row.get(1)?,
+                data_center_id: row.get(2)?,
+                vm_id: row.get(3)?,
+                size_gib: row.get(4)?,
+                disk_type: parse_col(row, 5)?,
+                state: parse_col(row, 6)?,
+                image_id: row.get(7)?,
+                created_at: time_col(row, 8)?,
+            };
+            Ok((row.get::<_, i64>(9)?, disk))
+        },
+    )?;
     disks.sort_unstable_by_key(|(rowid, _)| *rowid);
     Ok(disks.into_iter().map(|(_, disk)| disk).collect())
 }

@@ -77,6 +77,7 @@ use crate::errors::Errors;
 pub mod admin;
 pub mod cudo;
 pub mod gcore;
+mod json;
 mod middleware;
 pub mod openapi;
 pub mod paging;
@@ -278,14 +279,20 @@ const JSON_CAPACITY: usize = 8 * 1024;
 
 /// A JSON answer (`Content-Type: application/json`), like axum's `Json`
 /// but serialised into one buffer allocated at about the right size and
-/// handed to the connection without a copy.
+/// handed to the connection without a copy. The bytes are serde_json's
+/// compact JSON, written by a writer that copies strings needing no escape
+/// in one piece (serde_json itself writes what that writer leaves).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct JsonBody<T>(pub T);
 
 impl<T: serde::Serialize> IntoResponse for JsonBody<T> {
     fn into_response(self) -> Response {
         let mut buffer = Vec::with_capacity(JSON_CAPACITY);
-        match serde_json::to_writer(&mut buffer, &self.0) {
+        let written = json::write(&self.0, &mut buffer).or_else(|json::Unsupported| {
+            buffer.clear();
+            serde_json::to_writer(&mut buffer, &self.0)
+        });
+        match written {
             Ok(()) => {
                 ([(CONTENT_TYPE, HeaderValue::from_static("application/json"))], Bytes::from(buffer)).into_response()
             }

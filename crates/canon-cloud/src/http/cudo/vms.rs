@@ -16,7 +16,7 @@ use super::{BearerKey, IfMatch, RawBody, call, call_json, fields, rename_field, 
 use crate::Cloud;
 use crate::auth::Principal;
 use crate::http::{AppState, JsonBody};
-use crate::model::{CreateVm, Disk, ResizeVm, Vm};
+use crate::model::{CreateVm, ListedDisk, ListedVm, ResizeVm, Vm};
 
 /// CUDO's deprecated boot disk of a create request.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
@@ -94,20 +94,20 @@ fn vm_json(cloud: &Cloud, vm: Vm) -> Result<VmJson, Status> {
 
 /// The VMs with their disks, given every disk attached to one of them
 /// (in their order).
-fn vms_json(vms: Vec<Vm>, disks: Vec<Disk>) -> Vec<VmJson> {
-    let mut of_vm: Vec<Vec<Disk>> = vms.iter().map(|_| Vec::new()).collect();
+fn vms_json(vms: Vec<ListedVm>, disks: Vec<ListedDisk>) -> Vec<VmJson> {
+    let mut of_vm: Vec<Vec<ListedDisk>> = vms.iter().map(|_| Vec::new()).collect();
     // The VMs' positions by id, sorted: a few comparisons per disk, no
     // hashing.
     let mut index: Vec<(&str, usize)> = vms.iter().enumerate().map(|(n, vm)| (vm.id.as_str(), n)).collect();
     index.sort_unstable();
     for disk in disks {
-        let Some(vm_id) = disk.attachment.as_ref().map(|a| a.vm_id.as_str()) else { continue };
+        let Some(vm_id) = disk.vm_id.as_deref() else { continue };
         if let Ok(found) = index.binary_search_by(|(id, _)| (*id).cmp(vm_id)) {
             of_vm[index[found].1].push(disk);
         }
     }
     drop(index);
-    vms.into_iter().zip(of_vm).map(|(vm, disks)| VmJson::new(vm, disks)).collect()
+    vms.into_iter().zip(of_vm).map(|(vm, disks)| VmJson::listed(vm, disks)).collect()
 }
 
 /// Creates a VM and its boot disk.

@@ -18,7 +18,8 @@ use super::pricing::{self, Decimal};
 use crate::catalog;
 use crate::clock::Timestamp;
 use crate::model::{
-    Cluster, ClusterState, DataCenter, Disk, DiskState, DiskType, GpuModel, MachineType, Project, SshKey, Vm, VmState,
+    Cluster, ClusterState, DataCenter, Disk, DiskState, DiskType, GpuModel, ListedDisk, ListedVm, MachineType, Project,
+    SshKey, Vm, VmState,
 };
 
 /// CUDO's commitment term of everything the emulator makes.
@@ -464,11 +465,18 @@ pub struct DiskJson {
 
 impl From<Disk> for DiskJson {
     fn from(disk: Disk) -> DiskJson {
+        DiskJson::listed(ListedDisk::from(disk))
+    }
+}
+
+impl DiskJson {
+    /// A disk, from what a list of VMs reads of it.
+    pub(crate) fn listed(disk: ListedDisk) -> DiskJson {
         DiskJson {
             id: disk.id,
             project_id: disk.project_id,
             data_center_id: disk.data_center_id,
-            vm_id: disk.attachment.map(|a| a.vm_id),
+            vm_id: disk.vm_id,
             size_gib: disk.size_gib,
             disk_type: disk.disk_type.as_str(),
             disk_state: disk.state.as_str(),
@@ -514,10 +522,15 @@ pub struct VmPriceJson {
 impl VmPriceJson {
     /// The price of a VM with `storage_gib` GiB of disks.
     pub fn new(vm: &Vm, storage_gib: u64) -> VmPriceJson {
-        let gpu = pricing::gpu(vm.gpu_model_id.as_deref());
-        let vcpus = pricing::VCPU * u64::from(vm.vcpus);
-        let memory = pricing::MEMORY_GIB * u64::from(vm.memory_gib);
-        let gpus = gpu * u64::from(vm.gpu_quantity);
+        VmPriceJson::of(vm.gpu_model_id.as_deref(), vm.vcpus, vm.memory_gib, vm.gpu_quantity, storage_gib)
+    }
+
+    /// The price of a VM of this shape.
+    fn of(gpu_model_id: Option<&str>, vcpus: u32, memory_gib: u32, gpu_quantity: u32, storage_gib: u64) -> VmPriceJson {
+        let gpu = pricing::gpu(gpu_model_id);
+        let vcpus = pricing::VCPU * u64::from(vcpus);
+        let memory = pricing::MEMORY_GIB * u64::from(memory_gib);
+        let gpus = gpu * u64::from(gpu_quantity);
         let storage = pricing::STORAGE_GIB * storage_gib;
         VmPriceJson {
             vcpu_price_hr: Decimal::from_micros(pricing::VCPU),
@@ -609,6 +622,11 @@ impl VmJson {
     /// A VM with its disks (the boot disk among them, if found), taking
     /// their fields rather than copying them.
     pub fn new(vm: Vm, disks: Vec<Disk>) -> VmJson {
+        VmJson::listed(ListedVm::from(vm), disks.into_iter().map(ListedDisk::from))
+    }
+
+    /// A VM with its disks, from what a list reads of them.
+    pub(crate) fn listed(vm: ListedVm, disks: impl IntoIterator<Item = ListedDisk>) -> VmJson {
         let region = region(&vm.data_center_id);
         let mut boot_disk = None;
         let mut storage_disks = Vec::new();
@@ -617,16 +635,16 @@ impl VmJson {
             match disk.disk_type {
                 DiskType::Boot => {
                     if boot_disk.is_none() {
-                        boot_disk = Some(DiskJson::from(disk));
+                        boot_disk = Some(DiskJson::listed(disk));
                     }
                 }
                 DiskType::Storage => {
                     storage_gib += u64::from(disk.size_gib);
-                    storage_disks.push(DiskJson::from(disk));
+                    storage_disks.push(DiskJson::listed(disk));
                 }
             }
         }
-        let price = VmPriceJson::new(&vm, storage_gib);
+        let price = VmPriceJson::of(vm.gpu_model_id.as_deref(), vm.vcpus, vm.memory_gib, vm.gpu_quantity, storage_gib);
         VmJson {
             id: vm.id,
             project_id: vm.project_id,
