@@ -64,7 +64,7 @@ use http_body_util::BodyExt;
 use pin_project_lite::pin_project;
 use tokio::task::futures::TaskLocalFuture;
 use tower::{Layer, Service};
-use tracing::{Instrument, Span};
+use tracing::{Instrument, Level, Span};
 
 use crate::config::ErrorConfig;
 use crate::context::{self, CONTEXT, Context};
@@ -245,6 +245,7 @@ pub(crate) struct Settings {
     pub(crate) config: ErrorConfig,
     header: HeaderName,
     accept_incoming: bool,
+    span_level: Level,
 }
 
 /// A [`Layer`] that gives every request an id and makes the server's
@@ -261,7 +262,14 @@ impl RequestIdLayer {
     /// A layer for a server that writes its errors as `config` says, with
     /// ids in [`REQUEST_ID_HEADER`], accepting well-formed incoming ones.
     pub fn new(config: ErrorConfig) -> RequestIdLayer {
-        RequestIdLayer { settings: Arc::new(Settings { config, header: REQUEST_ID_HEADER, accept_incoming: true }) }
+        RequestIdLayer {
+            settings: Arc::new(Settings {
+                config,
+                header: REQUEST_ID_HEADER,
+                accept_incoming: true,
+                span_level: Level::INFO,
+            }),
+        }
     }
 
     /// Reads and echoes the id in another header.
@@ -274,6 +282,27 @@ impl RequestIdLayer {
     /// request gets a fresh one.
     pub fn accept_incoming(mut self, accept: bool) -> RequestIdLayer {
         Arc::make_mut(&mut self.settings).accept_incoming = accept;
+        self
+    }
+
+    /// The level of each request's span (`request`, with the fields
+    /// `request_id`, `method` and `path`): INFO unless set. A server whose
+    /// log at INFO says nothing per request can open them at DEBUG, so that
+    /// they cost nothing until that level is logged: building a span for a
+    /// subscriber that records it (tracing-subscriber's `fmt`, say) costs
+    /// several thousand instructions per request.
+    ///
+    /// ```
+    /// use canon::Encoding;
+    /// use canon_axum::{ErrorConfig, RequestIdLayer};
+    /// use tracing::Level;
+    ///
+    /// let layer = RequestIdLayer::new(ErrorConfig::new(Encoding::Aip193, "compute.example.dev"))
+    ///     .span_level(Level::DEBUG);
+    /// # let _ = layer;
+    /// ```
+    pub fn span_level(mut self, level: Level) -> RequestIdLayer {
+        Arc::make_mut(&mut self.settings).span_level = level;
         self
     }
 
@@ -340,13 +369,26 @@ pub(crate) fn start<B, F: Future>(
     }
     let incoming = request.headers().get(&settings.header).filter(|_| settings.accept_incoming);
     let request_id = incoming.and_then(RequestId::from_header_value).unwrap_or_else(RequestId::generate);
-    let span = if span_is_wanted() {
-        let span = tracing::info_span!(
-            "request",
-            request_id = request_id.as_str(),
-            method = %request.method(),
-            path = request.uri().path(),
-        );
+    let span = if span_is_wanted(settings.span_level) {
+        macro_rules! request_span {
+            ($level:expr) => {
+                tracing::span!(
+                    $level,
+                    "request",
+                    request_id = request_id.as_str(),
+                    method = %request.method(),
+                    path = request.uri().path(),
+                )
+            };
+        }
+        // A span's level is fixed where it is written: one callsite each.
+        let span = match settings.span_level {
+            Level::TRACE => request_span!(Level::TRACE),
+            Level::DEBUG => request_span!(Level::DEBUG),
+            Level::INFO => request_span!(Level::INFO),
+            Level::WARN => request_span!(Level::WARN),
+            _ => request_span!(Level::ERROR),
+        };
         // A disabled span is one that only `log` may see, and it has seen
         // the fields already: entering, leaving and dropping it would each
         // be one more call into `log`.
@@ -368,14 +410,20 @@ pub(crate) fn start<B, F: Future>(
     RequestIdFuture { state: State::Running { future: CONTEXT.scope(context, future), span, method, uri } }
 }
 
-/// Whether anything would see the request's span: a tracing subscriber that
-/// wants INFO or, while no subscriber has ever been set, a `log` logger that
-/// does (tracing's `log` feature, on in a default axum build, writes spans
-/// to `log` then). Asked first, because even a span that nobody sees formats
-/// its fields for `log`.
-fn span_is_wanted() -> bool {
-    tracing::level_enabled!(tracing::Level::INFO)
-        || (!tracing::dispatcher::has_been_set() && log::max_level() >= log::LevelFilter::Info)
+/// Whether anything would see a request span at `level`: a tracing
+/// subscriber that wants the level or, while no subscriber has ever been
+/// set, a `log` logger that does (tracing's `log` feature, on in a default
+/// axum build, writes spans to `log` then). Asked first, because even a span
+/// that nobody sees formats its fields for `log`.
+fn span_is_wanted(level: Level) -> bool {
+    let log_level = match level {
+        Level::TRACE => log::LevelFilter::Trace,
+        Level::DEBUG => log::LevelFilter::Debug,
+        Level::INFO => log::LevelFilter::Info,
+        Level::WARN => log::LevelFilter::Warn,
+        _ => log::LevelFilter::Error,
+    };
+    tracing::level_enabled!(level) || (!tracing::dispatcher::has_been_set() && log::max_level() >= log_level)
 }
 
 thread_local! {

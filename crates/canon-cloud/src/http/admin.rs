@@ -51,7 +51,7 @@ use axum::routing::{delete, get, post, put};
 use canon::{Code, Status};
 use canon_axum::extract::{Json, Path, Query};
 use canon_axum::routing::{method_not_allowed, not_found};
-use canon_axum::{ApiError, ErrorConfig, RequestIdLayer};
+use canon_axum::{ApiError, ErrorConfig};
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
@@ -98,7 +98,7 @@ pub fn router(state: AppState, access: AdminAccess, config: ErrorConfig, body_li
         .layer(from_fn_with_state(guard, check_access))
         .layer(
             ServiceBuilder::new()
-                .layer(RequestIdLayer::new(config))
+                .layer(super::request_id_layer(config))
                 .layer(canon_axum::panic::CatchPanicLayer)
                 .layer(DefaultBodyLimit::max(body_limit)),
         )
