@@ -63,9 +63,7 @@ impl OverloadLayer {
         self.retry_after = delay;
         self
     }
-}
 
-impl OverloadLayer {
     /// Admits a request, which holds its slot until the [`Slot`] is
     /// dropped, or gives the `OVERLOADED` error when all are taken.
     pub(crate) fn admit(&self) -> Result<Slot, ApiError> {

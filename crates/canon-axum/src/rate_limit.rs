@@ -269,22 +269,19 @@ fn rate_limited(key: &[u8], rate: Rate, wait: Duration) -> ApiError {
     let hash = key_hash(key);
     let period = ProtoDuration::from_std(rate.period).to_string();
     let limit = rate.burst.to_string();
-    Status::builder(
-        Code::ResourceExhausted,
-        format!("Rate limit of {limit} requests per {period} exceeded for this API key."),
-    )
-    .detail(
-        ErrorInfo::new(reason::RATE_LIMITED, "")
-            .with_metadata("limit", limit.clone())
-            .with_metadata("period", period.clone())
-            .with_metadata("apiKeyHash", hash.clone()),
-    )
-    .detail(QuotaFailure {
-        violations: vec![QuotaViolation::new(format!("apiKey:{hash}"), format!("{limit} requests per {period}"))],
-    })
-    .retry_delay(wait)
-    .build()
-    .into()
+    let message = format!("Rate limit of {limit} requests per {period} exceeded for this API key.");
+    let violation = QuotaViolation::new(format!("apiKey:{hash}"), format!("{limit} requests per {period}"));
+    Status::builder(Code::ResourceExhausted, message)
+        .detail(
+            ErrorInfo::new(reason::RATE_LIMITED, "")
+                .with_metadata("limit", limit)
+                .with_metadata("period", period)
+                .with_metadata("apiKeyHash", hash),
+        )
+        .detail(QuotaFailure { violations: vec![violation] })
+        .retry_delay(wait)
+        .build()
+        .into()
 }
 
 /// 8 hex digits that name a key without revealing it: FNV-1a (64 bits)
