@@ -170,8 +170,12 @@ impl Limits {
         B::Error: Into<BoxError>,
     {
         let refused = |error| Guarded::Refused { refusal: Some(Refusal::Error(error)) };
+        // The clock is read once, by whichever limit needs it first: the
+        // rate limit (only for a request with a key), or the timeout.
+        let mut now = None;
         if let Some(rate_limit) = &self.rate_limit
-            && let Err(error) = rate_limit.admit(request.headers())
+            && let Err(error) =
+                rate_limit.admit_at(request.headers(), || now.get_or_insert_with(Instant::now).into_std())
         {
             return refused(error);
         }
@@ -180,7 +184,7 @@ impl Limits {
             Some(Ok(slot)) => Some(slot),
             None => None,
         };
-        let deadline = self.timeout.map(|timeout| (Instant::now() + timeout, timeout));
+        let deadline = self.timeout.map(|timeout| (now.unwrap_or_else(Instant::now) + timeout, timeout));
         Guarded::Running { future: Service::call(router, request), sleep: None, deadline, slot }
     }
 }

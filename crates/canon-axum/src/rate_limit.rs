@@ -19,6 +19,10 @@
 //! bounds all traffic. Buckets that have refilled completely hold no
 //! information and are dropped when the table grows.
 //!
+//! Time is tokio's clock (`tokio::time::Instant`), which is the system's
+//! monotonic clock unless a test pauses it: on paused time, buckets refill
+//! as the test advances the clock, without real waiting.
+//!
 //! ```
 //! use std::time::Duration;
 //! use canon_axum::RateLimitLayer;
@@ -72,7 +76,7 @@ impl RateLimitLayer {
         assert!(!period.is_zero(), "a rate limit needs a non-zero period");
         RateLimitLayer {
             header: AUTHORIZATION,
-            rate: Rate { burst, period },
+            rate: Rate::new(burst, period),
             buckets: Arc::new(Mutex::new(Buckets {
                 table: HashMap::with_hasher(KeyHasher::random()),
                 sweep_at: MIN_SWEEP_LEN,
@@ -89,10 +93,16 @@ impl RateLimitLayer {
     /// Admits a request with `headers` now, taking a token from its key's
     /// bucket, or gives the `RATE_LIMITED` error.
     pub(crate) fn admit(&self, headers: &HeaderMap) -> Result<(), ApiError> {
+        self.admit_at(headers, || tokio::time::Instant::now().into_std())
+    }
+
+    /// As [`RateLimitLayer::admit`], with the clock read by `now` only when
+    /// the request has a key.
+    pub(crate) fn admit_at(&self, headers: &HeaderMap, now: impl FnOnce() -> Instant) -> Result<(), ApiError> {
         let Some(key) = headers.get(&self.header).map(HeaderValue::as_bytes).filter(|key| !key.is_empty()) else {
             return Ok(());
         };
-        self.take(key, Instant::now()).map_err(|wait| rate_limited(key, self.rate, wait))
+        self.take(key, now()).map_err(|wait| rate_limited(key, self.rate, wait))
     }
 
     /// Takes a token for `key` at `now`, or says how long until there is one.
@@ -238,11 +248,17 @@ impl Hasher for KeyHash {
 struct Rate {
     burst: u32,
     period: Duration,
+    /// What a request costs: `period / burst`.
+    cost: Duration,
+    /// How far ahead a bucket may be full and still allow a request:
+    /// `period - cost`.
+    tolerance: Duration,
 }
 
 impl Rate {
-    fn cost(self) -> Duration {
-        self.period / self.burst
+    fn new(burst: u32, period: Duration) -> Rate {
+        let cost = period / burst;
+        Rate { burst, period, cost, tolerance: period.saturating_sub(cost) }
     }
 
     fn is_full(self, full_at: Instant, now: Instant) -> bool {
@@ -252,14 +268,12 @@ impl Rate {
     /// Takes a token from the bucket that is full at `full_at`, or gives
     /// the wait until one is there, rounded up to the millisecond.
     fn take(self, full_at: &mut Instant, now: Instant) -> Result<(), Duration> {
-        let cost = self.cost();
-        let tolerance = self.period.saturating_sub(cost);
         let pending = full_at.saturating_duration_since(now);
-        if pending <= tolerance {
-            *full_at = (*full_at).max(now) + cost;
+        if pending <= self.tolerance {
+            *full_at = (*full_at).max(now) + self.cost;
             return Ok(());
         }
-        let wait = pending - tolerance;
+        let wait = pending - self.tolerance;
         Err(Duration::from_millis(wait.as_nanos().div_ceil(1_000_000) as u64))
     }
 }

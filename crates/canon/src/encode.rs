@@ -226,14 +226,21 @@ fn write_body(status: &Status, encoding: Encoding, http_status: u16, request_id:
 
 /// `{code, status, message, details}`, `status` only when asked for.
 fn write_bare(out: &mut Vec<u8>, status: &Status, code: i32, with_status: bool, request_id: Option<&str>) {
-    let mut object = Object::open(out);
-    json::write_int(object.key("code"), code.into());
+    // The members are always the same and in the same order, so their
+    // keys and punctuation are written as whole pieces.
+    out.extend_from_slice(br#"{"code":"#);
+    json::write_int(out, code.into());
     if with_status {
-        object.plain_str("status", status.code().name());
+        out.extend_from_slice(br#","status":""#);
+        out.extend_from_slice(status.code().name().as_bytes());
+        out.extend_from_slice(br#"","message":"#);
+    } else {
+        out.extend_from_slice(br#","message":"#);
     }
-    object.str("message", status.message());
-    json::write_details(object.key("details"), status.details(), request_id);
-    object.close();
+    json::write_str(out, status.message());
+    out.extend_from_slice(br#","details":"#);
+    json::write_details(out, status.details(), request_id);
+    out.push(b'}');
 }
 
 /// The AIP-193 JSON of a list of details, as `explain` shows them.
@@ -635,6 +642,29 @@ mod tests {
                     "{}", encoding
                 );
                 prop_assert_eq!(&encoded, &reference, "{}", encoding);
+            }
+        }
+    }
+
+    #[test]
+    fn an_escape_is_found_at_every_position_of_every_length() {
+        // The clean-prefix scan reads eight bytes at a time and the last
+        // eight once more: each byte that needs escaping, and its nearest
+        // neighbours that do not, at each position of strings of 0 to 24
+        // bytes.
+        for len in 0..=24 {
+            let clean = "a".repeat(len);
+            let mut written = Vec::new();
+            json::write_str(&mut written, &clean);
+            assert_eq!(written, serde_json::to_vec(&clean).unwrap(), "{clean:?}");
+            for at in 0..len {
+                for special in ['\0', '\u{1f}', ' ', '!', '"', '#', '[', '\\', ']', '\u{7f}'] {
+                    let mut text = clean.clone();
+                    text.replace_range(at..=at, special.encode_utf8(&mut [0; 4]));
+                    let mut written = Vec::new();
+                    json::write_str(&mut written, &text);
+                    assert_eq!(written, serde_json::to_vec(&text).unwrap(), "{text:?}");
+                }
             }
         }
     }

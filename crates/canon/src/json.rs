@@ -75,24 +75,39 @@ fn write_str_contents(out: &mut Vec<u8>, value: &str) {
 /// How many leading bytes need no escaping, found eight at a time: most
 /// strings in an error body need none.
 fn clean_prefix_len(bytes: &[u8]) -> usize {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    // Whether any byte of `word` is zero (exact: no false positives).
-    let has_zero = |word: u64| (word.wrapping_sub(ONES) & !word & HIGHS) != 0;
     let mut at = 0;
     for chunk in bytes.chunks_exact(8) {
-        let word = u64::from_ne_bytes(chunk.try_into().expect("eight bytes"));
-        // A byte below 0x20 has its top three bits clear: it is zero once
-        // masked with 0xE0.
-        let control = has_zero(word & u64::from_ne_bytes([0xE0; 8]));
-        let quote = has_zero(word ^ u64::from_ne_bytes([b'"'; 8]));
-        let backslash = has_zero(word ^ u64::from_ne_bytes([b'\\'; 8]));
-        if control || quote || backslash {
+        if word_needs_escape(chunk) {
             break;
         }
         at += 8;
     }
-    at + bytes[at..].iter().take_while(|&&b| !needs_escape(b)).count()
+    let rest = &bytes[at..];
+    // A clean string of eight bytes or more ends in a clean word, which may
+    // overlap the last whole chunk: one test instead of a loop over the
+    // last few bytes.
+    if at == bytes.len() || (rest.len() < 8 && bytes.len() >= 8 && !word_needs_escape(&bytes[bytes.len() - 8..])) {
+        return bytes.len();
+    }
+    at + rest.iter().take_while(|&&b| !needs_escape(b)).count()
+}
+
+/// Whether any of eight bytes needs escaping.
+fn word_needs_escape(chunk: &[u8]) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const SPACES: u64 = u64::from_ne_bytes([0x20; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let word = u64::from_ne_bytes(chunk.try_into().expect("eight bytes"));
+    // For each test, `(x - k) & !x & HIGHS` is non-zero exactly when some
+    // byte of `x` is below `k` (a borrow may mark more bytes, never a word
+    // that has none): below 0x20 for the control characters, zero once
+    // XORed with the quote or the backslash for those two.
+    let control = word.wrapping_sub(SPACES) & !word;
+    let quote = word ^ u64::from_ne_bytes([b'"'; 8]);
+    let backslash = word ^ u64::from_ne_bytes([b'\\'; 8]);
+    let quote = quote.wrapping_sub(ONES) & !quote;
+    let backslash = backslash.wrapping_sub(ONES) & !backslash;
+    (control | quote | backslash) & HIGHS != 0
 }
 
 /// Writes a whole number in decimal.
@@ -286,8 +301,10 @@ pub(crate) fn write_detail(out: &mut Vec<u8>, detail: &Detail) {
 
 /// A standard detail as an `Any`: `@type`, then its fields.
 fn tagged(out: &mut Vec<u8>, type_url: &'static str, fields: impl FnOnce(&mut Object<'_>)) {
-    let mut object = Object::open(out);
-    object.plain_str("@type", type_url);
+    out.extend_from_slice(br#"{"@type":""#);
+    out.extend_from_slice(type_url.as_bytes());
+    out.push(b'"');
+    let mut object = Object { out, empty: false };
     fields(&mut object);
     object.close();
 }
