@@ -23,18 +23,20 @@
 //! decides its throughput. Every request carries the same headers
 //! (including an API key, so that the rate limiter's bucket is exercised).
 //!
-//! The variants run interleaved for several rounds, the two of each pair
-//! next to each other and in alternating order, so that a change in the
-//! machine's load hits both alike; the report gives medians of requests
-//! per second, of the server thread's CPU time per request (from
-//! `/proc/.../schedstat`), and of the per-round ratios
-//! `canon_404 / bare_404` (goal: at least 0.9) and `layered_ok / bare_ok`
-//! (goal: at least 0.95, that is, the layers cost at most 5%). Before
-//! that, it measures each variant in-process (tower `oneshot`, no
-//! sockets), which shows the crate's own cost apart from the network's.
+//! The variants run interleaved for many short rounds, the two of each
+//! pair next to each other and in alternating order, so that a change in
+//! the machine's load hits both alike; the report gives medians of
+//! requests per second, of the server thread's CPU time per request (from
+//! `/proc/.../schedstat`), and of the per-round ratios `canon_404 /
+//! bare_404` (goal: at least 0.9) and `layered_ok / bare_ok` (goal: at
+//! least 0.95, that is, the layers cost at most 5%), each ratio with the
+//! 95% confidence interval of its median (from order statistics), its
+//! quartiles, and the ratio of the pair's totals. Before that, it measures
+//! each variant in-process (tower `oneshot`, no sockets), which shows the
+//! crate's own cost apart from the network's.
 //!
 //! Settings (environment): `CANON_BENCH_SLICE_MS`, the time per variant
-//! and round (default 500), `CANON_BENCH_ROUNDS` (default 30),
+//! and round (default 200), `CANON_BENCH_ROUNDS` (default 75),
 //! `CANON_BENCH_CONNECTIONS` per variant (default 16), and `CANON_BENCH_ONLY=<variant>` to run one
 //! variant alone (to profile the `server` thread from outside), and
 //! `CANON_BENCH_IN_PROCESS=<variant>:<requests>` to send that many requests
@@ -307,6 +309,22 @@ fn summary(values: &[f64]) -> (f64, f64, f64) {
     (median, sorted[0], sorted[n - 1])
 }
 
+/// The quartiles of `values` and the 95 % confidence interval of their
+/// median, from order statistics (the ranks `n/2 -+ 1.96 sqrt(n)/2`, which
+/// needs no assumption about the distribution): `(q1, q3, low, high)`.
+fn spread(values: &[f64]) -> (f64, f64, f64, f64) {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    if n == 0 {
+        return (f64::NAN, f64::NAN, f64::NAN, f64::NAN);
+    }
+    let at = |rank: f64| sorted[(rank.round().max(0.0) as usize).min(n - 1)];
+    let half_width = 1.96 * (n as f64).sqrt() / 2.0;
+    let middle = (n as f64 - 1.0) / 2.0;
+    (at((n as f64 - 1.0) / 4.0), at(3.0 * (n as f64 - 1.0) / 4.0), at(middle - half_width), at(middle + half_width))
+}
+
 /// The order of the variants in a round: the two of each pair next to each
 /// other, the first of each pair alternating between rounds.
 fn round_order(round: usize) -> [Variant; 4] {
@@ -319,8 +337,8 @@ fn index(variant: Variant) -> usize {
 }
 
 fn main() {
-    let slice = Duration::from_millis(setting("CANON_BENCH_SLICE_MS", 500));
-    let rounds = setting("CANON_BENCH_ROUNDS", 30) as usize;
+    let slice = Duration::from_millis(setting("CANON_BENCH_SLICE_MS", 200));
+    let rounds = setting("CANON_BENCH_ROUNDS", 75) as usize;
     let per_variant = setting("CANON_BENCH_CONNECTIONS", 16) as usize;
     // One variant alone, for profiling the server thread from outside.
     let only = std::env::var("CANON_BENCH_ONLY").ok();
@@ -423,15 +441,24 @@ fn main() {
         }
         let (error, error_min, error_max) = summary(&error_ratio);
         let (success, success_min, success_max) = summary(&success_ratio);
+        let (error_q1, error_q3, error_low, error_high) = spread(&error_ratio);
+        let (success_q1, success_q3, success_low, success_high) = spread(&success_ratio);
+        // The ratio of the pair's totals over all rounds: each round's
+        // requests weigh by how many there were.
+        let total = |i: usize| throughput[i].iter().sum::<f64>();
         println!();
         println!(
-            "error path: canon_404 / bare_404 = {error:.3} (per-round {error_min:.3}..{error_max:.3}); \
-             goal >= 0.90: {}",
+            "error path: canon_404 / bare_404 = {error:.3} median of per-round ratios (95% CI of the median \
+             {error_low:.3}..{error_high:.3}; quartiles {error_q1:.3}..{error_q3:.3}; range {error_min:.3}..{error_max:.3}); \
+             ratio of totals {:.3}; goal >= 0.90: {}",
+            total(1) / total(0),
             if error >= 0.90 { "met" } else { "missed" }
         );
         println!(
-            "success path: layered_ok / bare_ok = {success:.3} (per-round {success_min:.3}..{success_max:.3}), \
-             the layers cost {:.1}%; goal <= 5%: {}",
+            "success path: layered_ok / bare_ok = {success:.3} median of per-round ratios (95% CI of the median \
+             {success_low:.3}..{success_high:.3}; quartiles {success_q1:.3}..{success_q3:.3}; range \
+             {success_min:.3}..{success_max:.3}); ratio of totals {:.3}; the layers cost {:.1}%; goal <= 5%: {}",
+            total(3) / total(2),
             (1.0 - success) * 100.0,
             if success >= 0.95 { "met" } else { "missed" }
         );
