@@ -436,7 +436,7 @@ where
                 self.timer.insert(self.shared.timers.arm(until))
             }
         };
-        match timer.poll_expired(cx) {
+        match timer.poll_expired(&self.shared.timers, cx) {
             Poll::Ready(()) => Poll::Ready(Attempted::Failed(AttemptError::timed_out())),
             Poll::Pending => Poll::Pending,
         }
@@ -472,8 +472,10 @@ where
         let First { shared, key, template, started, span, timer, .. } = self;
         let call = call(template.method.clone(), key);
         let started = started.unwrap_or_else(now);
+        let mut carried = Carried { shared, armed: timer };
         Box::pin(async move {
-            let shared = &*shared;
+            let timer = carried.armed.take();
+            let shared = &*carried.shared;
             let result = match attempted {
                 Attempted::Success(output) => Ok(output),
                 Attempted::Failed(error) => Err(error),
@@ -492,6 +494,21 @@ where
             let build = |_: &AttemptContext| Ok(template.request());
             run::<R, _>(shared, &shared.retrier, call, Some(first), Some(&url), build).await
         })
+    }
+}
+
+/// Attempt 1's time limit, carried into the engine's loop: given back if
+/// the loop is dropped before it takes it.
+struct Carried {
+    shared: Arc<Shared>,
+    armed: Option<Armed>,
+}
+
+impl Drop for Carried {
+    fn drop(&mut self) {
+        if let Some(armed) = self.armed.take() {
+            self.shared.timers.release(armed);
+        }
     }
 }
 
