@@ -216,7 +216,7 @@ impl Client {
 /// The logical request `request` describes: attempt 1 handed to reqwest at
 /// once when it needs no context, else the engine's loop, boxed.
 #[inline(always)]
-fn run_request<R: Read>(shared: Arc<Shared>, request: Request, key: KeyChoice) -> Sending<R, impl Sent> {
+fn run_request<R: Read>(shared: Arc<Shared>, mut request: Request, key: KeyChoice) -> Sending<R, impl Sent> {
     let header_key = request
         .headers()
         .get(&shared.idempotency_header)
@@ -229,7 +229,6 @@ fn run_request<R: Read>(shared: Arc<Shared>, request: Request, key: KeyChoice) -
         (KeyChoice::Generate, None) => (None, true),
         (KeyChoice::Default, None) => (None, shared.generate_keys && !is_idempotent_method(request.method())),
     };
-    let mut request = request;
     if let Some(value) = key.as_deref().and_then(|key| HeaderValue::from_str(key).ok()) {
         request.headers_mut().insert(shared.idempotency_header.clone(), value);
     }
