@@ -31,10 +31,11 @@
 //!   its report ([`Whole`] boxes the reading of the body, one allocation
 //!   more). The way a success is read ([`Head`] or [`Whole`]) is a
 //!   type, so that the head's path carries no state for reading a body;
-//! - one timer per attempt, for the per-attempt timeout and the deadline
-//!   alike, reused from the client's finished attempts (see
-//!   [`crate::timer`]); no span at all when no subscriber takes `INFO`
-//!   spans.
+//! - one time limit per attempt, for the per-attempt timeout and the
+//!   deadline alike, and no tokio timer of its own: a slot in the client's
+//!   table that one watchdog task per runtime watches, kept by the task
+//!   from one attempt to the next (see [`crate::timer`]); no span at all
+//!   when no subscriber takes `INFO` spans.
 
 use std::future::{Future, poll_fn};
 use std::pin::{Pin, pin};
@@ -197,8 +198,8 @@ fn first_span(method: &Method, url: &str) -> Option<Span> {
     Some(attempt_span(1, method, url, None)).filter(|span| !span.is_disabled())
 }
 
-/// Runs one attempt's future until `expiry` fires, in `span`: one tokio
-/// timer, for the per-attempt timeout and the deadline alike (the
+/// Runs one attempt's future until `expiry` fires, in `span`: one time
+/// limit, for the per-attempt timeout and the deadline alike (the
 /// session's attempt timeout is already the earlier of the two). The
 /// attempt's future lives inside this one, pinned where it is: neither
 /// boxed nor moved.
@@ -525,7 +526,7 @@ impl Drop for Carried {
 
 /// Runs one logical request: `build` makes each attempt's request.
 ///
-/// `first`, when given, is attempt 1, already run by [`run_from`]; the loop
+/// `first`, when given, is attempt 1, already run by [`Sending`]; the loop
 /// goes on from its outcome, and opens the session only when it needs one
 /// (a failure, or an observer to report a success to).
 ///

@@ -414,8 +414,7 @@ impl Armed {
                 }
                 // Woken by a slot that fired (the slot's own old limit, or
                 // a sign that it may have), or polled by another task.
-                if watch.fired != timers.state.fired.load(Ordering::Acquire) || watch.waker != WakerId::of(cx.waker())
-                {
+                if watch.fired != timers.state.fired.load(Ordering::Acquire) || watch.waker != WakerId::of(cx.waker()) {
                     timers.rewatch(watch, self.until, cx.waker());
                 }
                 Poll::Pending
