@@ -484,10 +484,8 @@ where
         let span = span.unwrap_or_else(Span::none);
         let call = call(template.method.clone(), key);
         let started = started.unwrap_or_else(now);
-        let mut carried = Carried { shared, armed: timer };
         Box::pin(async move {
-            let timer = carried.armed.take();
-            let shared = &*carried.shared;
+            let shared = &*shared;
             let result = match attempted {
                 Attempted::Success(output) => Ok(output),
                 Attempted::Failed(error) => Err(error),
@@ -506,21 +504,6 @@ where
             let build = |_: &AttemptContext| Ok(template.request());
             run::<R, _>(shared, &shared.retrier, call, Some(first), Some(&url), build).await
         })
-    }
-}
-
-/// Attempt 1's time limit, carried into the engine's loop: given back if
-/// the loop is dropped before it takes it.
-struct Carried {
-    shared: Arc<Shared>,
-    armed: Option<Armed>,
-}
-
-impl Drop for Carried {
-    fn drop(&mut self) {
-        if let Some(armed) = self.armed.take() {
-            self.shared.timers.release(armed);
-        }
     }
 }
 

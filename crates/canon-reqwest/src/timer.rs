@@ -260,8 +260,8 @@ impl Timers {
 
     /// Takes back the time limit of an attempt that ended (or was dropped):
     /// its slot goes to the thread's cache, for the task's next attempt.
-    pub(crate) fn release(&self, armed: Armed) {
-        let Some(watch) = armed.watch else { return };
+    pub(crate) fn release(&self, mut armed: Armed) {
+        let Some(watch) = armed.watch.take() else { return };
         let mut watch = Some(watch);
         let evicted = CACHED.try_with(|cached| cached.0.replace(watch.take().map(|watch| (self.id, watch))));
         // Freed outside the cache: freeing takes a lock.
@@ -388,14 +388,22 @@ impl Drop for Timers {
     }
 }
 
-/// One attempt's time limit, owned: it goes back to its client only through
-/// [`Timers::release`] (dropped, a limit that was watched keeps its slot
-/// taken until its runtime's table goes).
+/// One attempt's time limit, owned: its slot goes to the thread's cache,
+/// for the task's next attempt, through [`Timers::release`]; dropped, it
+/// gives its slot back to its table.
 pub(crate) struct Armed {
     /// When the attempt's time is up.
     until: Instant,
     /// Its slot, once the attempt has waited.
     watch: Option<Watch>,
+}
+
+impl Drop for Armed {
+    fn drop(&mut self) {
+        if let Some(watch) = self.watch.take() {
+            watch.free();
+        }
+    }
 }
 
 impl Armed {
@@ -655,6 +663,17 @@ mod tests {
         flush_cache();
         assert_eq!(entries(&timers)[0].0, 2);
         assert_eq!(entries(&timers)[0].1, 2);
+    }
+
+    /// A time limit dropped without being given back frees its slot.
+    #[tokio::test(start_paused = true)]
+    async fn a_limit_dropped_without_release_frees_its_slot() {
+        let timers = Timers::default();
+        let mut armed = timers.arm(Instant::now() + ms(100));
+        assert!(poll_fn(|cx| Poll::Ready(armed.poll_expired(&timers, cx))).await.is_pending());
+        assert_eq!(entries(&timers)[0].1, 0);
+        drop(armed);
+        assert_eq!(entries(&timers)[0].1, 1);
     }
 
     /// A thread's cached slot is taken back without the lock only by the
