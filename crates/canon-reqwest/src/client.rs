@@ -35,6 +35,9 @@ type Observer = Arc<dyn Fn(&AttemptReport) + Send + Sync>;
 pub(crate) struct Shared {
     pub(crate) http: reqwest::Client,
     pub(crate) retrier: Retrier,
+    /// The time limit of a request's first attempt (see
+    /// [`engine::first_timeout`]), worked out once.
+    pub(crate) first_timeout: Duration,
     /// The same policy with one attempt, for requests whose body is a
     /// stream and cannot be sent twice.
     one_shot: Retrier,
@@ -216,20 +219,23 @@ impl Client {
 /// The logical request `request` describes: attempt 1 handed to reqwest at
 /// once when it needs no context, else the engine's loop, boxed.
 #[inline(always)]
-fn run_request<R: Read>(shared: Arc<Shared>, request: Request, key: KeyChoice) -> Sending<R, impl Sent> {
-    let header_key = request
-        .headers()
-        .get(&shared.idempotency_header)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty())
-        .map(str::to_owned);
+fn run_request<R: Read>(shared: Arc<Shared>, mut request: Request, key: KeyChoice) -> Sending<R, impl Sent> {
+    // Most requests have no header of their own: no lookup for those.
+    let header_key = match request.headers().is_empty() {
+        true => None,
+        false => request
+            .headers()
+            .get(&shared.idempotency_header)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned),
+    };
     // The key, when the caller has one; generating one needs a session.
     let (key, generated) = match (key, header_key) {
         (KeyChoice::Given(key), _) | (_, Some(key)) => (Some(key), false),
         (KeyChoice::Generate, None) => (None, true),
         (KeyChoice::Default, None) => (None, shared.generate_keys && !is_idempotent_method(request.method())),
     };
-    let mut request = request;
     if let Some(value) = key.as_deref().and_then(|key| HeaderValue::from_str(key).ok()) {
         request.headers_mut().insert(shared.idempotency_header.clone(), value);
     }
@@ -497,6 +503,7 @@ impl ClientBuilder {
         Ok(Client {
             shared: Arc::new(Shared {
                 http: self.http.unwrap_or_default(),
+                first_timeout: engine::first_timeout(&policy),
                 retrier: retrier(policy),
                 one_shot: retrier(one_shot),
                 budgets: self.budgets,

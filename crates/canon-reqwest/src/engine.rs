@@ -31,10 +31,11 @@
 //!   its report ([`Whole`] boxes the reading of the body, one allocation
 //!   more). The way a success is read ([`Head`] or [`Whole`]) is a
 //!   type, so that the head's path carries no state for reading a body;
-//! - one timer per attempt, for the per-attempt timeout and the deadline
-//!   alike, reused from the client's finished attempts (see
-//!   [`crate::timer`]); no span at all when no subscriber takes `INFO`
-//!   spans.
+//! - one time limit per attempt, for the per-attempt timeout and the
+//!   deadline alike, and no tokio timer of its own: a slot in the client's
+//!   table that one watchdog task per runtime watches, kept by the task
+//!   from one attempt to the next (see [`crate::timer`]); no span at all
+//!   when no subscriber takes `INFO` spans.
 
 use std::future::{Future, poll_fn};
 use std::pin::{Pin, pin};
@@ -160,7 +161,7 @@ fn budget_for(shared: &Shared, url: &Url) -> Option<Arc<RetryBudget>> {
 /// The time limit of a logical request's first attempt: the policy's
 /// per-attempt timeout, or the deadline if that is shorter (as the session
 /// would give it).
-fn first_timeout(policy: &Policy) -> Duration {
+pub(crate) fn first_timeout(policy: &Policy) -> Duration {
     policy.attempt_timeout().map_or(policy.deadline(), |t| t.min(policy.deadline()))
 }
 
@@ -187,8 +188,18 @@ fn attempt_span(number: u32, method: &Method, url: &str, placement: Option<&Plac
     span
 }
 
-/// Runs one attempt's future until `expiry` fires, in `span`: one tokio
-/// timer, for the per-attempt timeout and the deadline alike (the
+/// The span of attempt 1 on the success path: `None` rather than a
+/// disabled span when no subscriber takes it, so that the success path
+/// neither enters nor drops one.
+fn first_span(method: &Method, url: &str) -> Option<Span> {
+    if tracing::Level::INFO > STATIC_MAX_LEVEL || tracing::Level::INFO > LevelFilter::current() {
+        return None;
+    }
+    Some(attempt_span(1, method, url, None)).filter(|span| !span.is_disabled())
+}
+
+/// Runs one attempt's future until `expiry` fires, in `span`: one time
+/// limit, for the per-attempt timeout and the deadline alike (the
 /// session's attempt timeout is already the earlier of the two). The
 /// attempt's future lives inside this one, pinned where it is: neither
 /// boxed nor moved.
@@ -276,7 +287,8 @@ struct First<R: Read, F> {
     sent: F,
     /// When the request started: its first poll.
     started: Option<Instant>,
-    span: Span,
+    /// The attempt's span, if a subscriber takes it.
+    span: Option<Span>,
     /// Armed when the attempt first waits.
     timer: Option<Armed>,
     /// The rest of a success, for [`Whole`].
@@ -318,7 +330,7 @@ impl<R: Read, F> Sending<R, F> {
                 budget,
                 sent,
                 started: None,
-                span: Span::none(),
+                span: None,
                 timer: None,
                 reading: None,
             }),
@@ -387,11 +399,10 @@ where
     fn poll_attempt(&mut self, cx: &mut Context<'_>) -> Poll<Attempted<R::Output>> {
         if self.started.is_none() {
             self.started = Some(now());
-            self.span = attempt_span(1, &self.template.method, self.template.url.as_str(), None);
+            self.span = first_span(&self.template.method, self.template.url.as_str());
         }
         {
-            // Entering `Span::none()` does nothing.
-            let _entered = self.span.enter();
+            let _entered = self.span.as_ref().map(Span::enter);
             loop {
                 if let Some(reading) = &mut self.reading {
                     match reading.as_mut().poll(cx) {
@@ -405,15 +416,15 @@ where
                 match Pin::new(&mut self.sent).poll(cx) {
                     Poll::Ready(Ok(response)) => {
                         let http_status = response.status();
-                        if !self.span.is_disabled() {
-                            self.span.record("http_status", http_status.as_u16());
+                        if let Some(span) = &self.span {
+                            span.record("http_status", http_status.as_u16());
                         }
                         if !http_status.is_success() {
                             return Poll::Ready(Attempted::ErrorHead(response));
                         }
-                        if !self.span.is_disabled() {
+                        if let Some(span) = &self.span {
                             if let Some(id) = request_id(response.headers()) {
-                                self.span.record("request_id", id);
+                                span.record("request_id", id);
                             }
                         }
                         match R::at_once(response) {
@@ -436,7 +447,7 @@ where
                 self.timer.insert(self.shared.timers.arm(until))
             }
         };
-        match timer.poll_expired(cx) {
+        match timer.poll_expired(&self.shared.timers, cx) {
             Poll::Ready(()) => Poll::Ready(Attempted::Failed(AttemptError::timed_out())),
             Poll::Pending => Poll::Pending,
         }
@@ -445,7 +456,7 @@ where
     /// The end of attempt 1's time.
     fn until(&self) -> tokio::time::Instant {
         let started = self.started.unwrap_or_else(now);
-        tokio::time::Instant::from_std(started + first_timeout(self.shared.retrier.policy()))
+        tokio::time::Instant::from_std(started + self.shared.first_timeout)
     }
 
     /// Ends a success that no observer wants a report of: the timer goes
@@ -470,6 +481,7 @@ where
     fn go_on(self, attempted: Attempted<R::Output>) -> EngineFuture<R::Output> {
         let until = self.until();
         let First { shared, key, template, started, span, timer, .. } = self;
+        let span = span.unwrap_or_else(Span::none);
         let call = call(template.method.clone(), key);
         let started = started.unwrap_or_else(now);
         Box::pin(async move {
@@ -497,7 +509,7 @@ where
 
 /// Runs one logical request: `build` makes each attempt's request.
 ///
-/// `first`, when given, is attempt 1, already run by [`run_from`]; the loop
+/// `first`, when given, is attempt 1, already run by [`Sending`]; the loop
 /// goes on from its outcome, and opens the session only when it needs one
 /// (a failure, or an observer to report a success to).
 ///

@@ -98,14 +98,18 @@
 //!
 //! # Cost
 //!
-//! On the success path the client adds a timer (the per-attempt timeout,
-//! reused from the client's earlier attempts), a span (none when no
-//! subscriber takes it), a copy of the request (kept for a retry, its URL
-//! as text in a recycled buffer) and the budget's deposit, and no
-//! allocation of its own; the retry engine's session is opened only when
-//! an attempt fails (or an observer wants a report), as of the time the
-//! request started. `benches/overhead.rs` measures it against plain
-//! reqwest; see BENCHMARKS.md.
+//! On the success path the client adds a time limit (the per-attempt
+//! timeout: a slot that the task keeps from one request to the next, which
+//! one watchdog task per client and runtime watches, rather than a tokio
+//! timer per attempt), a span (none when no subscriber takes it), a copy
+//! of the request (kept for a retry, its URL as text in a recycled buffer)
+//! and the budget's deposit, and no allocation of its own; the retry
+//! engine's session is opened only when an attempt fails (or an observer
+//! wants a report), as of the time the request started. The watchdog is a
+//! task spawned on the runtime with the client's first attempt that waits
+//! there; it wakes only when a time limit passes, never while the client
+//! is idle. `benches/overhead.rs` measures the cost against plain reqwest;
+//! see BENCHMARKS.md.
 
 mod budget_cache;
 pub mod client;
