@@ -341,7 +341,8 @@ impl Cloud {
             self.run(|tx, _| Ok((repo::api_key_by_hash(tx, &hash)?, self.store.key_generation_in_transaction())))?;
         match found {
             Some((record, stored)) if KeyHasher::matches(&hash, &stored) => {
-                let principal = Principal { key_id: record.id, project_id: record.project_id, scopes: record.scopes };
+                let principal =
+                    Principal { key_id: record.id.into(), project_id: record.project_id.into(), scopes: record.scopes };
                 self.keys.insert(hash, generation, principal.clone());
                 Ok(principal)
             }
@@ -373,7 +374,7 @@ impl Cloud {
     }
 
     fn authorize_project(&self, who: &Principal, project_id: &str) -> Result<(), Status> {
-        if who.project_id != project_id {
+        if *who.project_id != *project_id {
             return Err(self.errors.project_denied(project_id));
         }
         Ok(())
