@@ -32,10 +32,10 @@
 //! assert_eq!(scopes.to_string(), "read:machines write:machines");
 //! ```
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
-use std::sync::{PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use hmac::{Hmac, Mac};
 use rand::TryRngCore;
@@ -109,8 +109,11 @@ impl fmt::Display for Scope {
 
 /// A set of scopes. Its text form lists the names separated by spaces
 /// (commas are accepted too); `*` stands for every scope.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct Scopes(BTreeSet<Scope>);
+///
+/// One bit per scope, so that copying a caller's scopes (every request
+/// does) allocates nothing.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct Scopes(u32);
 
 impl Scopes {
     /// No scope.
@@ -120,34 +123,53 @@ impl Scopes {
 
     /// Every scope.
     pub fn all() -> Scopes {
-        Scopes(Scope::ALL.iter().copied().collect())
+        Scope::ALL.iter().copied().collect()
     }
 
     /// Whether the set holds this scope.
     pub fn contains(&self, scope: Scope) -> bool {
-        self.0.contains(&scope)
+        self.0 & Scopes::bit(scope) != 0
     }
 
     /// The scopes, in order.
     pub fn iter(&self) -> impl Iterator<Item = Scope> + '_ {
-        self.0.iter().copied()
+        Scope::ALL.iter().copied().filter(|scope| self.contains(*scope))
     }
 
     /// Adds a scope.
     pub fn insert(&mut self, scope: Scope) {
-        self.0.insert(scope);
+        self.0 |= Scopes::bit(scope);
+    }
+
+    fn bit(scope: Scope) -> u32 {
+        1 << scope as u32
+    }
+}
+
+// One bit per scope fits in the `u32`.
+const _: () = assert!(Scope::ALL.len() <= 32);
+
+impl fmt::Debug for Scopes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Scopes(")?;
+        f.debug_set().entries(self.iter()).finish()?;
+        f.write_str(")")
     }
 }
 
 impl FromIterator<Scope> for Scopes {
     fn from_iter<I: IntoIterator<Item = Scope>>(iter: I) -> Scopes {
-        Scopes(iter.into_iter().collect())
+        let mut scopes = Scopes::none();
+        for scope in iter {
+            scopes.insert(scope);
+        }
+        scopes
     }
 }
 
 impl fmt::Display for Scopes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<&str> = self.0.iter().map(|s| s.as_str()).collect();
+        let names: Vec<&str> = self.iter().map(|s| s.as_str()).collect();
         f.write_str(&names.join(" "))
     }
 }
@@ -173,8 +195,10 @@ impl FromStr for Scopes {
 /// holding a Principal means the key was checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    pub(crate) key_id: String,
-    pub(crate) project_id: String,
+    // Shared strings: the key cache hands out a copy of the principal to
+    // every request, which then costs no allocation.
+    pub(crate) key_id: Arc<str>,
+    pub(crate) project_id: Arc<str>,
     pub(crate) scopes: Scopes,
 }
 
@@ -370,7 +394,7 @@ mod tests {
     #[test]
     fn the_cache_answers_only_at_the_generation_it_was_filled_at() {
         let cache = KeyCache::default();
-        let who = Principal { key_id: "k".to_owned(), project_id: "p".to_owned(), scopes: Scopes::all() };
+        let who = Principal { key_id: "k".into(), project_id: "p".into(), scopes: Scopes::all() };
         let hash = [7; 32];
         assert_eq!(cache.get(&hash, 1), None);
         cache.insert(hash, 1, who.clone());

@@ -341,7 +341,8 @@ impl Cloud {
             self.run(|tx, _| Ok((repo::api_key_by_hash(tx, &hash)?, self.store.key_generation_in_transaction())))?;
         match found {
             Some((record, stored)) if KeyHasher::matches(&hash, &stored) => {
-                let principal = Principal { key_id: record.id, project_id: record.project_id, scopes: record.scopes };
+                let principal =
+                    Principal { key_id: record.id.into(), project_id: record.project_id.into(), scopes: record.scopes };
                 self.keys.insert(hash, generation, principal.clone());
                 Ok(principal)
             }
@@ -373,7 +374,7 @@ impl Cloud {
     }
 
     fn authorize_project(&self, who: &Principal, project_id: &str) -> Result<(), Status> {
-        if who.project_id != project_id {
+        if *who.project_id != *project_id {
             return Err(self.errors.project_denied(project_id));
         }
         Ok(())
@@ -715,17 +716,21 @@ impl Cloud {
         self.run(|tx, _| self.load_vm(tx, project_id, id))
     }
 
-    /// One VM with its disks (the boot disk first, then the attached
-    /// storage disks), in one transaction: what a surface that shows a VM
-    /// with its disks reads.
-    pub(crate) fn get_vm_with_disks(
+    /// A VM with its disks, in one transaction: only what its JSON shows
+    /// of them, and the VM's version (for its ETag).
+    pub(crate) fn get_listed_vm_with_disks(
         &self,
         who: &Principal,
         project_id: &str,
         id: &str,
-    ) -> Result<(Vm, Vec<Disk>), Status> {
+    ) -> Result<(ListedVm, u64, Vec<ListedDisk>), Status> {
         self.authorize(who, project_id, Scope::ReadMachines)?;
-        self.run(|tx, _| Ok((self.load_vm(tx, project_id, id)?, repo::disks_of_vm(tx, project_id, id)?)))
+        self.run(|tx, _| {
+            let Some((vm, version)) = repo::listed_vm(tx, project_id, id)? else {
+                return Err(self.errors.not_found(ResourceKind::Vm, id, project_id).into());
+            };
+            Ok((vm, version, repo::listed_disks_of_vm(tx, project_id, id)?))
+        })
     }
 
     /// The project's VMs, oldest first, with every disk attached to one of

@@ -18,6 +18,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
 
+/// The lower-case hex digits.
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
 /// SplitMix64's output function.
 pub(crate) fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -79,13 +82,30 @@ impl IdGenerator {
 
     /// A request id: `req-` and 16 hex digits.
     pub fn request_id(&self) -> String {
-        format!("req-{:016x}", self.next_u64())
+        // As `format!("req-{:016x}", ..)` writes it, without the
+        // formatting machinery (one id per request).
+        let value = self.next_u64();
+        let mut id = String::with_capacity(20);
+        id.push_str("req-");
+        id.extend((0..16).rev().map(|digit| char::from(HEX_DIGITS[((value >> (4 * digit)) & 0xF) as usize])));
+        id
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_ids_are_req_and_sixteen_hex_digits() {
+        for seed in [0, 1, 7, 42, u64::MAX, 0x0123_4567_89ab_cdef] {
+            let ids = IdGenerator::new(seed);
+            let again = IdGenerator::new(seed);
+            for _ in 0..50 {
+                assert_eq!(ids.request_id(), format!("req-{:016x}", again.next_u64()));
+            }
+        }
+    }
 
     #[test]
     fn the_sequence_is_fixed_by_the_seed_and_restarts_on_reseed() {

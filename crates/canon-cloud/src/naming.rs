@@ -216,7 +216,7 @@ impl Cloud {
         if !who.scopes.contains(Scope::ReadProjects) {
             return Err(self.errors.scope_missing(Scope::ReadProjects));
         }
-        if who.project_id != project_id {
+        if *who.project_id != *project_id {
             return Err(self.errors.project_denied(project_id));
         }
         self.run(|tx, _| repo::name_templates(tx, project_id))

@@ -635,45 +635,63 @@ pub(crate) fn vms(tx: &Connection, project_id: &str) -> Res<Vec<Vm>> {
     Ok(vms.into_iter().map(|(_, vm)| vm).collect())
 }
 
+/// The columns of a VM that its JSON shows (the list's projection: no
+/// names, SSH keys or pending transitions), then its sequence number and
+/// version, for [`listed_vm_row`].
+macro_rules! listed_vm_select {
+    () => {
+        "SELECT v.project_id, v.id, v.data_center_id, v.machine_type_id, v.gpu_model_id, g.model_name, v.gpus,
+            v.vcpus, v.memory_gib, m.cpu_model, v.boot_disk_size_gib, v.image_id, v.metadata, v.internal_ip,
+            v.external_ip, v.state, v.created_at, v.seq, v.version
+         FROM vms v
+         JOIN machine_types m ON m.data_center_id = v.data_center_id AND m.id = v.machine_type_id
+         LEFT JOIN gpu_models g ON g.id = v.gpu_model_id"
+    };
+}
+
+/// A row of [`listed_vm_select`]: the VM, its sequence number and its
+/// version.
+fn listed_vm_row(row: &Row<'_>) -> rusqlite::Result<(ListedVm, i64, u64)> {
+    let vm = ListedVm {
+        project_id: row.get(0)?,
+        id: row.get(1)?,
+        data_center_id: row.get(2)?,
+        machine_type: row.get(3)?,
+        gpu_model_id: row.get(4)?,
+        gpu_model: row.get(5)?,
+        gpu_quantity: row.get(6)?,
+        vcpus: row.get(7)?,
+        memory_gib: row.get(8)?,
+        cpu_model: row.get(9)?,
+        boot_disk_size_gib: row.get(10)?,
+        image_id: row.get(11)?,
+        metadata: json_col(row, 12)?,
+        internal_ip: row.get(13)?,
+        external_ip: row.get(14)?,
+        state: parse_col(row, 15)?,
+        created_at: time_col(row, 16)?,
+    };
+    Ok((vm, row.get(17)?, row.get::<_, i64>(18)? as u64))
+}
+
 /// The project's VMs in the order they were made, with only what a list
 /// shows of them (the list's projection: no names, SSH keys, pending
 /// transitions or versions are read).
 pub(crate) fn listed_vms(tx: &Connection, project_id: &str) -> Res<Vec<ListedVm>> {
-    let mut vms = all(
+    let mut vms = all(tx, concat!(listed_vm_select!(), " WHERE v.project_id = ?1"), [project_id], listed_vm_row)?;
+    vms.sort_unstable_by_key(|(_, seq, _)| *seq);
+    Ok(vms.into_iter().map(|(vm, _, _)| vm).collect())
+}
+
+/// One VM with only what its JSON shows, and its version (for its ETag).
+pub(crate) fn listed_vm(tx: &Connection, project_id: &str, id: &str) -> Res<Option<(ListedVm, u64)>> {
+    let found = one(
         tx,
-        "SELECT v.project_id, v.id, v.data_center_id, v.machine_type_id, v.gpu_model_id, g.model_name, v.gpus,
-            v.vcpus, v.memory_gib, m.cpu_model, v.boot_disk_size_gib, v.image_id, v.metadata, v.internal_ip,
-            v.external_ip, v.state, v.created_at, v.seq
-         FROM vms v
-         JOIN machine_types m ON m.data_center_id = v.data_center_id AND m.id = v.machine_type_id
-         LEFT JOIN gpu_models g ON g.id = v.gpu_model_id
-         WHERE v.project_id = ?1",
-        [project_id],
-        |row| {
-            let vm = ListedVm {
-                project_id: row.get(0)?,
-                id: row.get(1)?,
-                data_center_id: row.get(2)?,
-                machine_type: row.get(3)?,
-                gpu_model_id: row.get(4)?,
-                gpu_model: row.get(5)?,
-                gpu_quantity: row.get(6)?,
-                vcpus: row.get(7)?,
-                memory_gib: row.get(8)?,
-                cpu_model: row.get(9)?,
-                boot_disk_size_gib: row.get(10)?,
-                image_id: row.get(11)?,
-                metadata: json_col(row, 12)?,
-                internal_ip: row.get(13)?,
-                external_ip: row.get(14)?,
-                state: parse_col(row, 15)?,
-                created_at: time_col(row, 16)?,
-            };
-            Ok((row.get::<_, i64>(17)?, vm))
-        },
+        concat!(listed_vm_select!(), " WHERE v.project_id = ?1 AND v.id = ?2"),
+        [project_id, id],
+        listed_vm_row,
     )?;
-    vms.sort_unstable_by_key(|(seq, _)| *seq);
-    Ok(vms.into_iter().map(|(_, vm)| vm).collect())
+    Ok(found.map(|(vm, _, version)| (vm, version)))
 }
 
 /// The next VM sequence number, which the addresses are made from.
@@ -811,32 +829,57 @@ pub(crate) fn disks_of_vm(tx: &Connection, project_id: &str, vm_id: &str) -> Res
     Ok(disks.into_iter().map(|(_, disk)| disk).collect())
 }
 
+/// The columns of a disk that a VM's JSON shows, then its rowid, for
+/// [`listed_disk_row`].
+macro_rules! listed_disk_select {
+    () => {
+        "SELECT project_id, id, data_center_id, vm_id, size_gib, disk_type, state, image_id, created_at, rowid
+         FROM disks"
+    };
+}
+
+/// A row of [`listed_disk_select`]: the disk and its rowid.
+fn listed_disk_row(row: &Row<'_>) -> rusqlite::Result<(ListedDisk, i64)> {
+    let disk = ListedDisk {
+        project_id: row.get(0)?,
+        id: row.get(1)?,
+        data_center_id: row.get(2)?,
+        vm_id: row.get(3)?,
+        size_gib: row.get(4)?,
+        disk_type: parse_col(row, 5)?,
+        state: parse_col(row, 6)?,
+        image_id: row.get(7)?,
+        created_at: time_col(row, 8)?,
+    };
+    Ok((disk, row.get(9)?))
+}
+
 /// Every disk of the project attached to a VM, oldest first: a VM list's
 /// disks in one indexed query (added for the CUDO surface's VM list).
 pub(crate) fn attached_disks(tx: &Connection, project_id: &str) -> Res<Vec<ListedDisk>> {
     // Sorted here, as `vms` is.
     let mut disks = all(
         tx,
-        "SELECT project_id, id, data_center_id, vm_id, size_gib, disk_type, state, image_id, created_at, rowid
-         FROM disks WHERE project_id = ?1 AND vm_id IS NOT NULL",
+        concat!(listed_disk_select!(), " WHERE project_id = ?1 AND vm_id IS NOT NULL"),
         [project_id],
-        |row| {
-            let disk = ListedDisk {
-                project_id: row.get(0)?,
-                id: row.get(1)?,
-                data_center_id: row.get(2)?,
-                vm_id: row.get(3)?,
-                size_gib: row.get(4)?,
-                disk_type: parse_col(row, 5)?,
-                state: parse_col(row, 6)?,
-                image_id: row.get(7)?,
-                created_at: time_col(row, 8)?,
-            };
-            Ok((row.get::<_, i64>(9)?, disk))
-        },
+        listed_disk_row,
     )?;
-    disks.sort_unstable_by_key(|(rowid, _)| *rowid);
-    Ok(disks.into_iter().map(|(_, disk)| disk).collect())
+    disks.sort_unstable_by_key(|(_, rowid)| *rowid);
+    Ok(disks.into_iter().map(|(disk, _)| disk).collect())
+}
+
+/// A VM's disks with only what its JSON shows, in the order of
+/// [`disks_of_vm`]: the boot disk first, then the storage disks oldest
+/// first.
+pub(crate) fn listed_disks_of_vm(tx: &Connection, project_id: &str, vm_id: &str) -> Res<Vec<ListedDisk>> {
+    let mut disks = all(
+        tx,
+        concat!(listed_disk_select!(), " WHERE project_id = ?1 AND vm_id = ?2"),
+        [project_id, vm_id],
+        listed_disk_row,
+    )?;
+    disks.sort_unstable_by_key(|(disk, rowid)| (disk.disk_type == DiskType::Storage, *rowid));
+    Ok(disks.into_iter().map(|(disk, _)| disk).collect())
 }
 
 pub(crate) fn insert_disk(tx: &Connection, disk: &Disk) -> Res<()> {

@@ -81,7 +81,13 @@ async fn a_client_tours_projects_catalog_vms_disks_ssh_keys_and_clusters() {
     let stale =
         server.send("POST", "/v1/projects/demo/vms/trainer/start", Some(KEY), None, &[("if-match", &etag)]).await;
     assert_eq!((stale.status, stale.json()["status"].as_str()), (409, Some("ABORTED")));
-    server.post("/v1/projects/demo/vms/trainer/start", json!({})).await;
+    // A read after a change sends the new version's ETag, which a write
+    // then accepts.
+    let current = server.get("/v1/projects/demo/vms/trainer").await.header("etag").unwrap().to_owned();
+    assert_ne!(current, etag);
+    let started =
+        server.send("POST", "/v1/projects/demo/vms/trainer/start", Some(KEY), None, &[("if-match", &current)]).await;
+    assert_eq!(started.status, 200, "{}", started.text);
     let resized = server.post("/v1/projects/demo/vms/trainer/resize?vcpus=12&memoryGib=64", json!({})).await;
     assert_eq!((resized.json()["vm"]["vcpus"].as_u64(), resized.json()["vm"]["memory"].as_u64()), (Some(12), Some(64)));
 
@@ -98,6 +104,11 @@ async fn a_client_tours_projects_catalog_vms_disks_ssh_keys_and_clusters() {
         (disk["disk"]["diskState"].as_str(), disk["disk"]["vmId"].as_str()),
         (Some("ATTACHED"), Some("trainer"))
     );
+    // One VM reads as the list shows it, its storage disk included.
+    let one = server.get("/v1/projects/demo/vms/trainer").await.json();
+    let listed = server.get("/v1/projects/demo/vms").await.json();
+    assert_eq!(one["VM"], listed["VMs"][0]);
+    assert_eq!(ids(&one["VM"], "storageDisks"), ["scratch"]);
     let vm_disks = server.get("/v1/projects/demo/vms/trainer/disks").await.json();
     assert_eq!(vm_disks["disks"].as_array().unwrap().len(), 2);
     let listed = server.get("/v1/projects/demo/vms").await.json();

@@ -56,20 +56,22 @@
 //! # }
 //! ```
 
+use std::convert::Infallible;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::Request;
-use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
+use axum::routing::future::RouteFuture;
 use bytes::Bytes;
 use canon::{Encoding, Status};
 use canon_axum::routing::{method_not_allowed, not_found};
 use canon_axum::{ApiError, ErrorConfig, RequestIdLayer};
 use http::HeaderValue;
 use http::header::CONTENT_TYPE;
-use tower::ServiceBuilder;
+use tower::{Service, ServiceBuilder};
 
 use crate::Cloud;
 use crate::errors::Errors;
@@ -145,17 +147,39 @@ pub fn app(state: AppState, options: &AppOptions) -> Router {
     let gcore = surface(gcore::router(), gcore_config, state.clone(), gcore_project, options.body_limit);
     let admin = admin::router(state, options.admin.clone(), admin_config.clone(), options.body_limit);
     let docs = wrap_errors(openapi::router(), admin_config, options.body_limit);
+    Router::new().fallback_service(Dispatch { cudo, gcore, admin, docs })
+}
 
-    let dispatch = tower::service_fn(move |request: Request| {
+/// The service behind [`app`]'s router: sends each request to its part of
+/// the server by path prefix, calling that part's router in place (no clone
+/// of it, no boxed future of its own).
+#[derive(Clone)]
+struct Dispatch {
+    cudo: Router,
+    gcore: Router,
+    admin: Router,
+    docs: Router,
+}
+
+impl Service<Request> for Dispatch {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = RouteFuture<Infallible>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        // axum's routers are always ready.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request) -> RouteFuture<Infallible> {
         let router = match Prefix::of(request.uri().path()) {
-            Prefix::Gcore => gcore.clone(),
-            Prefix::Admin => admin.clone(),
-            Prefix::Docs => docs.clone(),
-            Prefix::Cudo => cudo.clone(),
+            Prefix::Cudo => &mut self.cudo,
+            Prefix::Gcore => &mut self.gcore,
+            Prefix::Admin => &mut self.admin,
+            Prefix::Docs => &mut self.docs,
         };
-        tower::ServiceExt::oneshot(router, request)
-    });
-    Router::new().fallback_service(dispatch)
+        router.call(request)
+    }
 }
 
 /// Which part of the server a path belongs to.
@@ -188,6 +212,10 @@ impl Prefix {
 /// `NOT_FOUND` and `405` fallbacks), then fault injection innermost, so
 /// that an injected error comes out in the surface's dialect. `project_of`
 /// finds the project a request is about from its path.
+///
+/// The journal and the faults are tower services of their own (see
+/// [`middleware`]) rather than `axum::middleware::from_fn`, which clones
+/// and boxes its inner service and boxes futures on every request.
 pub fn surface(
     router: Router<AppState>,
     config: ErrorConfig,
@@ -200,14 +228,14 @@ pub fn surface(
     } else {
         state.cloud.errors().clone()
     };
-    let context = middleware::SurfaceContext { cloud: Arc::clone(&state.cloud), project_of, errors };
+    let context = Arc::new(middleware::SurfaceContext { cloud: Arc::clone(&state.cloud), project_of, errors });
     let router = router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(from_fn_with_state(context.clone(), middleware::faults))
+        .layer(middleware::FaultsLayer::new(Arc::clone(&context)))
         .layer(
             ServiceBuilder::new()
-                .layer(from_fn_with_state(context, middleware::journal))
+                .layer(middleware::JournalLayer::new(context))
                 .layer(request_id_layer(config))
                 .layer(canon_axum::panic::CatchPanicLayer)
                 .layer(DefaultBodyLimit::max(body_limit)),

@@ -257,9 +257,11 @@ pub async fn get_vm(
     Path((project_id, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let (body, etag) = call(&state, key, move |cloud, who| {
-        let (vm, disks) = cloud.get_vm_with_disks(who, &project_id, &id)?;
-        let etag = vm.etag();
-        Ok((GetVMResponse::new(VmJson::new(vm, disks)), etag))
+        // Only what the JSON shows is read (the list's projection), and
+        // the version for the ETag.
+        let (vm, version, disks) = cloud.get_listed_vm_with_disks(who, &project_id, &id)?;
+        let etag = crate::model::etag(vm.created_at, version);
+        Ok((GetVMResponse::new(VmJson::listed(vm, disks)), etag))
     })
     .await?;
     Ok(with_etag(body, &etag))
