@@ -1,15 +1,31 @@
-//! A closed-loop HTTP/1.1 load generator for the emulator's benchmark
+//! An HTTP/1.1 load generator for the emulator's benchmark
 //! (`scripts/bench_emulator.sh`): for each scenario, `--connections`
-//! keep-alive connections each send one request after another for
-//! `--duration`, after a warm-up whose requests are not counted. It
-//! prints one line per scenario: requests per second, p50, p99 and the
-//! largest latency, and how many answers were not 2xx.
+//! keep-alive connections send requests for `--duration`, after a warm-up
+//! whose requests are not counted. It prints one line per scenario:
+//! requests per second, p50, p99 and the largest latency, and how many
+//! answers were not 2xx.
 //!
 //! ```text
 //! cargo run --release -p canon-cloud --example http_load -- \
 //!     --url http://127.0.0.1:8080 --key KEY --label canon [--connections 32] [--duration 10] [--warmup 2] \
-//!     [--scenarios get,list,create] [--threads 2]
+//!     [--scenarios get,list,create] [--threads 2] [--rate 5000]
 //! ```
+//!
+//! Two ways to load a server:
+//!
+//! - **Closed loop** (the default): each connection sends its next request
+//!   as soon as the previous answer is read. The server is saturated, the
+//!   throughput is its capacity, and the latency is mostly the queue:
+//!   `connections / throughput` on average.
+//! - **Open loop** (`--rate R`): requests are due at a fixed total rate of
+//!   `R` per second, spread evenly over the connections, whatever the
+//!   server does. The latency of a request counts from when it was due if
+//!   its connection was still busy with the previous one then (so a slow
+//!   answer also delays the requests queued behind it, and none is left
+//!   out: no "coordinated omission"), and from when it was sent otherwise
+//!   (so the load generator's own timer, which wakes up to a millisecond
+//!   late, is not counted against the server). This is the latency a
+//!   client sees at that rate.
 //!
 //! Scenarios, all in the project `demo` of the CUDO surface:
 //!
@@ -48,6 +64,9 @@ struct Options {
     /// The load generator's own worker threads (2 by default; one gave
     /// canon lower throughput and a higher p99 on the two-core machine).
     threads: usize,
+    /// Requests per second over all connections, or `None` for a closed
+    /// loop.
+    rate: Option<f64>,
 }
 
 fn options() -> Result<Options, String> {
@@ -63,6 +82,7 @@ fn options() -> Result<Options, String> {
         warmup: Duration::from_secs(2),
         scenarios: vec!["get".to_owned(), "list".to_owned(), "create".to_owned()],
         threads: 2,
+        rate: None,
     };
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -79,6 +99,13 @@ fn options() -> Result<Options, String> {
             }
             "--scenarios" => options.scenarios = value()?.split(',').map(str::to_owned).collect(),
             "--threads" => options.threads = value()?.parse().map_err(|e| format!("--threads: {e}"))?,
+            "--rate" => {
+                let rate: f64 = value()?.parse().map_err(|e| format!("--rate: {e}"))?;
+                if !(rate.is_finite() && rate > 0.0) {
+                    return Err(format!("--rate must be a positive number of requests per second, not {rate}"));
+                }
+                options.rate = Some(rate);
+            }
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -145,6 +172,12 @@ async fn scenario(options: Arc<Options>, name: &'static str) -> Result<Measured,
             let mut sender = connect(&options).await?;
             let mut latencies = Vec::with_capacity(16 * 1024);
             let mut n = worker;
+            // Open loop: this connection's requests are due every
+            // `connections / rate` seconds, the connections' schedules
+            // spread evenly over that interval.
+            let interval = options.rate.map(|rate| Duration::from_secs_f64(options.connections as f64 / rate));
+            let mut due = started + interval.map_or(Duration::ZERO, |i| i.mul_f64(worker as f64 / options.connections as f64));
+            let mut answered = started;
             while Instant::now() < end {
                 let (method, path, body) = match name {
                     "get" => (Method::GET, format!("/v1/projects/demo/vms/{}-vm-{}", options.label, n % 5), None),
@@ -159,10 +192,22 @@ async fn scenario(options: Arc<Options>, name: &'static str) -> Result<Measured,
                     }
                 };
                 n += 1;
-                let sent = Instant::now();
+                let sent = match interval {
+                    None => Instant::now(),
+                    Some(interval) => {
+                        tokio::time::sleep_until(due.into()).await;
+                        let scheduled = due;
+                        due += interval;
+                        // Busy with the previous request when this one was
+                        // due: it waited because of the server, and counts
+                        // from then. Otherwise from now.
+                        if answered > scheduled { scheduled } else { Instant::now() }
+                    }
+                };
                 let status = send(&mut sender, &options, method, &path, body).await?;
+                answered = Instant::now();
                 if sent >= counted_from {
-                    latencies.push(sent.elapsed());
+                    latencies.push(answered - sent);
                     if !(200..300).contains(&status) {
                         not_2xx.fetch_add(1, Ordering::Relaxed);
                     }
@@ -245,8 +290,9 @@ async fn run(options: Arc<Options>) {
                 measured.latencies.sort_unstable();
                 let count = measured.latencies.len();
                 let throughput = count as f64 / measured.elapsed.as_secs_f64();
+                let offered = options.rate.map_or(String::new(), |rate| format!(" rate={rate:.0}/s"));
                 println!(
-                    "{:<8} {:<7} conns={:<3} requests={:<8} throughput={:>9.0}/s p50={:>7.3}ms p99={:>7.3}ms max={:>8.3}ms not_2xx={}",
+                    "{:<8} {:<7} conns={:<3}{offered} requests={:<8} throughput={:>9.0}/s p50={:>7.3}ms p99={:>7.3}ms max={:>8.3}ms not_2xx={}",
                     options.label,
                     name,
                     options.connections,
