@@ -20,7 +20,8 @@
 //!
 //! The report gives, for each mode, each client's median throughput over
 //! the rounds, the median of the per-round ratios canon / plain (the figure
-//! the goal, at least 0.97, is about; its quartiles in brackets) and
+//! the goal, at least 0.97, is about; its quartiles in brackets, then the
+//! 95 % confidence interval of that median, from order statistics) and
 //! canon / plain + timeout, and the
 //! client thread's CPU time per request (from `/proc/thread-self/schedstat`),
 //! which a busy machine disturbs less than throughput.
@@ -113,9 +114,9 @@ fn main() {
     println!();
     println!(
         "| mode | plain (req/s) | plain + timeout (req/s) | canon (req/s) | canon / plain (quartiles) | \
-         canon / plain + timeout | client CPU per request: plain | plain + timeout | canon |"
+         95% CI of that median | canon / plain + timeout | client CPU per request: plain | plain + timeout | canon |"
     );
-    println!("|------|------:|------:|------:|------:|------:|------:|------:|------:|");
+    println!("|------|------:|------:|------:|------:|------:|------:|------:|------:|------:|");
     for concurrency in [1, CONCURRENCY] {
         runtime.block_on(async {
             // Warm up the pools and the server.
@@ -144,12 +145,13 @@ fn main() {
             let [p, t, c] = rates.map(|mut r| median(&mut r));
             let [p_cpu, t_cpu, c_cpu] = cpu.map(|mut r| median(&mut r));
             let spread = quartiles(&mut ratio_plain);
+            let interval = median_interval(&mut ratio_plain);
             let (ratio_plain, ratio_timeout) = (median(&mut ratio_plain), median(&mut ratio_timeout));
             let mode = if concurrency == 1 { "sequential".to_owned() } else { format!("{concurrency} in flight") };
             println!(
-                "| {mode} | {p:.0} | {t:.0} | {c:.0} | {ratio_plain:.3}× ({:.3}–{:.3}) | {ratio_timeout:.3}× | \
-                 {p_cpu:.1} µs | {t_cpu:.1} µs | {c_cpu:.1} µs |",
-                spread.0, spread.1
+                "| {mode} | {p:.0} | {t:.0} | {c:.0} | {ratio_plain:.3}× ({:.3}–{:.3}) | {:.3}–{:.3} | \
+                 {ratio_timeout:.3}× | {p_cpu:.1} µs | {t_cpu:.1} µs | {c_cpu:.1} µs |",
+                spread.0, spread.1, interval.0, interval.1
             );
         });
     }
@@ -162,6 +164,18 @@ fn quartiles(values: &mut [f64]) -> (f64, f64) {
     values.sort_by(f64::total_cmp);
     let n = values.len();
     (values[n / 4], values[(3 * n) / 4])
+}
+
+/// The 95 % confidence interval of the median, from order statistics: the
+/// values at ranks `n/2 -+ 1.96 sqrt(n)/2`, which needs no assumption about
+/// the distribution.
+fn median_interval(values: &mut [f64]) -> (f64, f64) {
+    values.sort_by(f64::total_cmp);
+    let n = values.len() as f64;
+    let half_width = 1.96 * n.sqrt() / 2.0;
+    let middle = (n - 1.0) / 2.0;
+    let at = |rank: f64| values[(rank.round().max(0.0) as usize).min(values.len() - 1)];
+    (at(middle - half_width), at(middle + half_width))
 }
 
 /// The 1, 5 and 15 minute load averages, from `/proc/loadavg`.
