@@ -266,18 +266,7 @@ pub(crate) fn etag(created_at: Timestamp, version: u64) -> String {
     let hex_digits = (64 - millis.leading_zeros()).div_ceil(4).max(1);
     tag.extend((0..hex_digits).rev().map(|digit| char::from(HEX[((millis >> (4 * digit)) & 0xF) as usize])));
     tag.push('-');
-    let mut decimal = [0u8; 20];
-    let mut start = decimal.len();
-    let mut rest = version;
-    loop {
-        start -= 1;
-        decimal[start] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    tag.extend(decimal[start..].iter().copied().map(char::from));
+    tag.push_str(itoa::Buffer::new().format(version));
     tag.push('"');
     tag
 }
