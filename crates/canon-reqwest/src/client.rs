@@ -283,9 +283,20 @@ impl<F: Future<Output = reqwest::Result<Response>> + Unpin + Send + 'static> Sen
 /// Not reqwest's `Request::try_clone`, which puts an entry into the
 /// request's extensions on every copy, and copies the URL into a new
 /// allocation, costs the success path does not need to pay.
+///
+/// The parts most requests leave as they are (headers, version, timeout,
+/// body) sit behind one box, made only for a request that sets one of
+/// them: the template lives inside the request's future, which is moved
+/// several times before its first poll, and a request without them (a
+/// plain GET) then moves 56 bytes instead of 200.
 pub(crate) struct Template {
     pub(crate) method: Method,
     pub(crate) url: UrlText,
+    rest: Option<Box<TemplateRest>>,
+}
+
+/// The parts of a [`Template`] that most requests leave as they are.
+struct TemplateRest {
     /// `None` for none: an empty map costs more to make and drop.
     headers: Option<HeaderMap>,
     version: Version,
@@ -301,28 +312,26 @@ impl Template {
             Some(body) => Some(Bytes::copy_from_slice(body.as_bytes()?)),
         };
         let headers = (!request.headers().is_empty()).then(|| request.headers().clone());
-        Some(Template {
-            method: request.method().clone(),
-            url: UrlText::new(request.url()),
-            headers,
-            version: request.version(),
-            timeout: request.timeout().copied(),
-            body,
-        })
+        let (version, timeout) = (request.version(), request.timeout().copied());
+        let rest = (headers.is_some() || body.is_some() || timeout.is_some() || version != Version::default())
+            .then(|| Box::new(TemplateRest { headers, version, timeout, body }));
+        Some(Template { method: request.method().clone(), url: UrlText::new(request.url()), rest })
     }
 
     /// A request from the template.
     pub(crate) fn request(&self) -> Request {
         let mut request = Request::new(self.method.clone(), self.url.to_url());
-        if let Some(headers) = &self.headers {
-            *request.headers_mut() = headers.clone();
-        }
-        *request.version_mut() = self.version;
-        if let Some(timeout) = self.timeout {
-            *request.timeout_mut() = Some(timeout);
-        }
-        if let Some(body) = &self.body {
-            *request.body_mut() = Some(reqwest::Body::from(body.clone()));
+        if let Some(rest) = &self.rest {
+            if let Some(headers) = &rest.headers {
+                *request.headers_mut() = headers.clone();
+            }
+            *request.version_mut() = rest.version;
+            if let Some(timeout) = rest.timeout {
+                *request.timeout_mut() = Some(timeout);
+            }
+            if let Some(body) = &rest.body {
+                *request.body_mut() = Some(reqwest::Body::from(body.clone()));
+            }
         }
         request
     }
@@ -688,5 +697,48 @@ impl BufferedResponse {
     /// The body as JSON.
     pub fn json<T: DeserializeOwned>(&self) -> serde_json::Result<T> {
         serde_json::from_slice(&self.body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every part of a request that a retry sends again, from a template,
+    /// whether the template boxes the rarely set parts or not.
+    #[test]
+    fn a_template_makes_the_request_again() {
+        let url: Url = "https://api.example.com/v1/vms?page=2".parse().expect("a URL");
+        let plain = || Request::new(Method::GET, url.clone());
+        let with = |f: &dyn Fn(&mut Request)| {
+            let mut request = Request::new(Method::POST, url.clone());
+            f(&mut request);
+            request
+        };
+        let table: Vec<(&str, Request, bool)> = vec![
+            ("a plain GET", plain(), false),
+            (
+                "a header",
+                with(&|r| {
+                    r.headers_mut().insert("x-api-key", HeaderValue::from_static("k"));
+                }),
+                true,
+            ),
+            ("a body", with(&|r| *r.body_mut() = Some(reqwest::Body::from("{\"name\":\"vm-1\"}"))), true),
+            ("a timeout", with(&|r| *r.timeout_mut() = Some(Duration::from_millis(250))), true),
+            ("a version", with(&|r| *r.version_mut() = Version::HTTP_2), true),
+        ];
+        for (name, request, boxed) in table {
+            let template = Template::new(&request).expect("a body in memory");
+            assert_eq!(template.rest.is_some(), boxed, "{name}");
+            let again = template.request();
+            assert_eq!(again.method(), request.method(), "{name}");
+            assert_eq!(again.url(), request.url(), "{name}");
+            assert_eq!(again.headers(), request.headers(), "{name}");
+            assert_eq!(again.version(), request.version(), "{name}");
+            assert_eq!(again.timeout(), request.timeout(), "{name}");
+            let bytes = |r: &Request| r.body().and_then(|b| b.as_bytes()).map(<[u8]>::to_vec);
+            assert_eq!(bytes(&again), bytes(&request), "{name}");
+        }
     }
 }
