@@ -361,12 +361,7 @@ where
                         this.stage = Stage::Done;
                         return Poll::Ready(Ok(output));
                     }
-                    Poll::Ready(attempted) => {
-                        let Stage::First(first) = std::mem::replace(&mut this.stage, Stage::Done) else {
-                            unreachable!("the stage is the first attempt")
-                        };
-                        this.stage = Stage::Engine(first.go_on(attempted));
-                    }
+                    Poll::Ready(attempted) => this.hand_over(attempted),
                 },
                 Stage::Engine(engine) => {
                     let output = std::task::ready!(engine.as_mut().poll(cx));
@@ -376,6 +371,25 @@ where
                 Stage::Done => panic!("a request's future was polled after it completed"),
             }
         }
+    }
+}
+
+impl<R: Read, F> Sending<R, F>
+where
+    F: Future<Output = reqwest::Result<Response>> + Unpin,
+{
+    /// Hands the request over to the engine's loop after attempt 1.
+    ///
+    /// Never inlined, as [`First::go_on`] is not: the first attempt moved
+    /// out of the stage would otherwise take room in [`Sending::poll`]'s
+    /// frame on the success path too.
+    #[cold]
+    #[inline(never)]
+    fn hand_over(&mut self, attempted: Attempted<R::Output>) {
+        let Stage::First(first) = std::mem::replace(&mut self.stage, Stage::Done) else {
+            unreachable!("the stage is the first attempt")
+        };
+        self.stage = Stage::Engine(first.go_on(attempted));
     }
 }
 
@@ -478,6 +492,13 @@ where
 
     /// The engine's loop after attempt 1, boxed: first reading the body of
     /// an error response, still under attempt 1's timer and in its span.
+    ///
+    /// Never inlined: the loop's future is built on the stack before it is
+    /// boxed, and inlined into [`Sending::poll`] its several kilobytes made
+    /// the success path's frame that large too (a stack probe and a longer
+    /// prologue on every poll).
+    #[cold]
+    #[inline(never)]
     fn go_on(self, attempted: Attempted<R::Output>) -> EngineFuture<R::Output> {
         let until = self.until();
         let First { shared, key, template, started, span, timer, .. } = self;
