@@ -477,7 +477,7 @@ where
     type Output = Result<Response, E>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
-        let reading = match self.as_mut().project().state.project() {
+        let mut reading = match self.as_mut().project().state.project() {
             StateProj::Nested { future } => {
                 return future.poll(cx).map(|result| result.map(|response| response.map(Body::new)));
             }
@@ -488,58 +488,63 @@ where
                     std::task::ready!(future.as_mut().poll(cx))?
                 };
                 let context = future.take_value().expect("the context is taken once");
-                match finish(response, context, method, uri) {
-                    Finished::Done(response) => return Poll::Ready(Ok(response)),
-                    Finished::ReadBody(reading) => reading.instrument(span.clone().unwrap_or_else(Span::none)),
+                if !is_foreign(&response, &context) {
+                    let mut response = response.map(Body::new);
+                    response.headers_mut().insert(context.settings.header.clone(), context.request_id.0);
+                    return Poll::Ready(Ok(response));
+                }
+                match finish_foreign(response, context, method, uri, span) {
+                    Ok(response) => return Poll::Ready(Ok(response)),
+                    Err(reading) => reading,
                 }
             }
         };
-        let mut reading: Pin<Box<dyn Future<Output = Response> + Send>> = Box::pin(reading);
         let poll = reading.as_mut().poll(cx);
         self.project().state.set(State::Reading { future: reading });
         poll.map(Ok)
     }
 }
 
-/// What is left to do once the inner service has answered.
-enum Finished<R> {
-    Done(Response),
-    /// A foreign error whose body goes into DebugInfo.
-    ReadBody(R),
+/// Whether `response` is an error that did not come from this crate, to be
+/// rewritten in the configured dialect.
+fn is_foreign<B>(response: &http::Response<B>, context: &Context) -> bool {
+    response.status().as_u16() >= 400 && !context.rendered.get() && context.config().wraps_foreign_errors()
 }
 
-/// Echoes the request id, and rewrites a foreign error response.
-fn finish<B>(
+/// Rewrites a foreign error response; `Err` when its body is to be read
+/// first (for DebugInfo), with the reading's future, in the request's span.
+///
+/// Never inlined: the success path and this crate's own errors never come
+/// here, and inlined, its futures and responses made the frame of every
+/// request's poll several times larger.
+#[cold]
+#[inline(never)]
+fn finish_foreign<B>(
     response: http::Response<B>,
     context: Context,
     method: &Method,
     uri: &Uri,
-) -> Finished<impl Future<Output = Response> + Send + 'static>
+    span: &Option<Span>,
+) -> Result<Response, Pin<Box<dyn Future<Output = Response> + Send>>>
 where
     B: HttpBody<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
-    let foreign =
-        response.status().as_u16() >= 400 && !context.rendered.get() && context.config().wraps_foreign_errors();
-    if !foreign {
-        let mut response = response.map(Body::new);
-        response.headers_mut().insert(context.settings.header.clone(), context.request_id.0);
-        return Finished::Done(response);
-    }
     let (parts, body) = response.into_parts();
     if parts.status == StatusCode::METHOD_NOT_ALLOWED {
         let error = produced::method_not_allowed(method, uri.path(), context.config());
-        return Finished::Done(wrap_foreign(parts, error, context));
+        return Ok(wrap_foreign(parts, error, context));
     }
     if !context.config().debug_info() {
         let error = produced::foreign(parts.status, None);
-        return Finished::Done(wrap_foreign(parts, error, context));
+        return Ok(wrap_foreign(parts, error, context));
     }
-    Finished::ReadBody(async move {
+    let reading = async move {
         let text = read_text(body).await;
         let error = produced::foreign(parts.status, text);
         wrap_foreign(parts, error, context)
-    })
+    };
+    Err(Box::pin(reading.instrument(span.clone().unwrap_or_else(Span::none))))
 }
 
 /// The error for a foreign response, with the original's headers except
