@@ -83,6 +83,7 @@ mod json;
 mod middleware;
 pub mod openapi;
 pub mod paging;
+mod repoll;
 pub mod server;
 
 pub use middleware::ProjectOf;
