@@ -147,7 +147,7 @@ impl fmt::Display for Dialect {
     }
 }
 
-/// Whose handling table applies to an error. See [`crate::advice`].
+/// Whose handling table applies to an error. See [`crate::advice()`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Provider {
     /// The CUDO page's client handling guidance, which follows AIP-193 and

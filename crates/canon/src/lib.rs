@@ -6,15 +6,15 @@
 //! - [`Status`]: code, message and typed [`details`], every standard
 //!   detail of `google.rpc`, with unknown and schema-breaking details kept
 //!   whole;
-//! - [`decode`]: one entry point from (HTTP status, headers, body) to a
+//! - [`decode()`]: one entry point from (HTTP status, headers, body) to a
 //!   Status, for every dialect met in practice ([`Dialect`]), which never
 //!   fails;
-//! - [`encode`]: a Status as AIP-193, Google wrapped, grpc-gateway, Gcore or
+//! - [`encode()`]: a Status as AIP-193, Google wrapped, grpc-gateway, Gcore or
 //!   problem+json;
 //! - [`advice()`]: the providers' handling tables as data: category, retry
 //!   kind, the server's delay hint and what to do.
 //!
-//! Data flows one way: bytes → [`decode`] → [`Status`] → [`advice()`] →
+//! Data flows one way: bytes → [`decode()`] → [`Status`] → [`advice()`] →
 //! a decision (made by `canon-retry`). The crate does no I/O and knows no
 //! web framework; it uses the `http` crate only for its header map.
 //!

@@ -214,8 +214,8 @@ impl Prefix {
 /// that an injected error comes out in the surface's dialect. `project_of`
 /// finds the project a request is about from its path.
 ///
-/// The journal and the faults are tower services of their own (see
-/// [`middleware`]) rather than `axum::middleware::from_fn`, which clones
+/// The journal and the faults are tower services of their own (the
+/// `middleware` module) rather than `axum::middleware::from_fn`, which clones
 /// and boxes its inner service and boxes futures on every request.
 pub fn surface(
     router: Router<AppState>,

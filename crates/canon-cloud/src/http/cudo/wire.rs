@@ -5,7 +5,7 @@
 //! Where the two disagree, both are served: a VM's data center is
 //! `datacenterId` (as CUDO spells it there), a VM data center carries the
 //! SDK's `regionId` and the document's `location` and `s3Endpoint`.
-//! Prices come from [`pricing`](super::pricing).
+//! Prices come from [`super::pricing`].
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;

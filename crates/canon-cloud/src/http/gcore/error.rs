@@ -244,7 +244,7 @@ const FIELD_NAMES: &[(&str, &str)] = &[
     ("vmId", "id"),
 ];
 
-/// A domain field name as Gcore names it: from [`FIELD_NAMES`], else in
+/// A domain field name as Gcore names it: from a table of the names that differ, else in
 /// snake case.
 pub fn gcore_field(field: &str) -> String {
     FIELD_NAMES.iter().find(|(domain, _)| *domain == field).map_or_else(|| snake_case(field), |(_, g)| (*g).to_owned())
