@@ -493,7 +493,7 @@ where
                     response.headers_mut().insert(context.settings.header.clone(), context.request_id.0);
                     return Poll::Ready(Ok(response));
                 }
-                match finish_foreign(response, context, method, uri, span) {
+                match finish_foreign(response, context, method, uri, span.as_ref()) {
                     Ok(response) => return Poll::Ready(Ok(response)),
                     Err(reading) => reading,
                 }
@@ -524,7 +524,7 @@ fn finish_foreign<B>(
     context: Context,
     method: &Method,
     uri: &Uri,
-    span: &Option<Span>,
+    span: Option<&Span>,
 ) -> Result<Response, Pin<Box<dyn Future<Output = Response> + Send>>>
 where
     B: HttpBody<Data = Bytes> + Send + 'static,
@@ -544,7 +544,7 @@ where
         let error = produced::foreign(parts.status, text);
         wrap_foreign(parts, error, context)
     };
-    Err(Box::pin(reading.instrument(span.clone().unwrap_or_else(Span::none))))
+    Err(Box::pin(reading.instrument(span.cloned().unwrap_or_else(Span::none))))
 }
 
 /// The error for a foreign response, with the original's headers except
