@@ -59,19 +59,31 @@ const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
 
 /// Whether JSON needs an escape for one of the bytes: a control character,
 /// a quote or a backslash (serde_json escapes nothing else). Eight bytes
-/// at a time: the strings of an answer are short, too short for the
-/// compiler's vectorised loops.
+/// at a time, and without a loop over the last few: the strings of an
+/// answer are short (most keys and values are under 16 bytes), too short
+/// for the compiler's vectorised loops.
 fn needs_escape(bytes: &[u8]) -> bool {
-    let mut words = bytes.chunks_exact(8);
-    let found =
-        words.by_ref().fold(0, |found, word| found | escapes(u64::from_le_bytes(word.try_into().unwrap_or_default())));
-    // The last few bytes, padded with a letter, which needs no escape
-    // (byte by byte: a call to `memcpy` would cost more than the loop).
-    let mut last = [b'a'; 8];
-    for (slot, &byte) in last.iter_mut().zip(words.remainder()) {
-        *slot = byte;
-    }
-    found | escapes(u64::from_le_bytes(last)) != 0
+    let len = bytes.len();
+    let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or_default());
+    let found = if len >= 8 {
+        let mut words = bytes.chunks_exact(8);
+        let found = words
+            .by_ref()
+            .fold(0, |found, word| found | escapes(u64::from_le_bytes(word.try_into().unwrap_or_default())));
+        // The last eight bytes, which may overlap the last whole word.
+        if words.remainder().is_empty() { found } else { found | escapes(word(len - 8)) }
+    } else if len >= 4 {
+        // The first four and the last four, which may overlap.
+        let half = |at: usize| u64::from(u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap_or_default()));
+        escapes(half(0) | half(len - 4) << 32)
+    } else if len > 0 {
+        // The first, middle and last byte (which may be the same), padded
+        // with a letter, which needs no escape.
+        escapes(u64::from_le_bytes([bytes[0], bytes[len / 2], bytes[len - 1], b'a', b'a', b'a', b'a', b'a']))
+    } else {
+        0
+    };
+    found != 0
 }
 
 /// Nonzero when one of the eight bytes of `word` is below 0x20, a quote or
