@@ -82,6 +82,8 @@ pub(crate) struct Repoll<'a, F> {
 }
 
 impl<'a, F: Future> Repoll<'a, F> {
+    /// `future` for one poll of its task, with the latch it keeps across
+    /// polls.
     pub(crate) fn new(latch: &'a Arc<Latch>, future: Pin<&'a mut F>) -> Repoll<'a, F> {
         Repoll { latch, future }
     }
