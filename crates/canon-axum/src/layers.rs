@@ -25,13 +25,14 @@
 //! 1. [`RequestIdLayer`]: the id and the configuration must be current for
 //!    everything else, and its `x-request-id` header must reach every
 //!    response, the other layers' included;
-//! 2. [`CatchPanicLayer`](crate::panic::CatchPanicLayer): inside the request id so that the error has it,
-//!    outside the rest so that it catches their panics too;
+//! 2. [`CatchPanicLayer`](crate::panic::CatchPanicLayer): inside the
+//!    request id so that the error has it, outside the rest so that it
+//!    catches their panics too;
 //! 3. [`RateLimitLayer`], if set: a key over its rate should not take a
 //!    concurrency slot;
 //! 4. [`OverloadLayer`], if set;
-//! 5. [`TimeoutLayer`](crate::TimeoutLayer), if set: innermost, so that it times the handler
-//!    alone and a shed request is answered at once.
+//! 5. [`TimeoutLayer`](crate::TimeoutLayer), if set: innermost, so that
+//!    it times the handler alone and a shed request is answered at once.
 //!
 //! The layers wrap the router from outside rather than through
 //! [`Router::layer`], which would wrap each route apart and box it once

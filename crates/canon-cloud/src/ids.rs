@@ -84,12 +84,18 @@ impl IdGenerator {
     pub fn request_id(&self) -> String {
         // As `format!("req-{:016x}", ..)` writes it, without the
         // formatting machinery (one id per request).
-        let value = self.next_u64();
         let mut id = String::with_capacity(20);
         id.push_str("req-");
-        id.extend((0..16).rev().map(|digit| char::from(HEX_DIGITS[((value >> (4 * digit)) & 0xF) as usize])));
+        push_hex(&mut id, self.next_u64(), 16);
         id
     }
+}
+
+/// Appends the last `digits` hex digits of `value`, most significant
+/// first, in lower case: what `{:0digits$x}` writes for a value that fits,
+/// without the formatting machinery.
+pub(crate) fn push_hex(out: &mut String, value: u64, digits: u32) {
+    out.extend((0..digits).rev().map(|digit| char::from(HEX_DIGITS[((value >> (4 * digit)) & 0xF) as usize])));
 }
 
 #[cfg(test)]

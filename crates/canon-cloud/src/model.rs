@@ -42,6 +42,7 @@ use std::str::FromStr;
 use canon::Status;
 
 use crate::clock::Timestamp;
+use crate::ids::push_hex;
 
 /// The error for a string that names no value of an enumeration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -259,12 +260,10 @@ pub struct Pending<S> {
 /// hyphen and the version, in double quotes. Written by hand rather than
 /// with `format!`, as every read of a VM, disk or cluster sends one.
 pub(crate) fn etag(created_at: Timestamp, version: u64) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let millis = created_at.as_millis() as u64;
     let mut tag = String::with_capacity(40);
     tag.push('"');
-    let hex_digits = (64 - millis.leading_zeros()).div_ceil(4).max(1);
-    tag.extend((0..hex_digits).rev().map(|digit| char::from(HEX[((millis >> (4 * digit)) & 0xF) as usize])));
+    push_hex(&mut tag, millis, (64 - millis.leading_zeros()).div_ceil(4).max(1));
     tag.push('-');
     tag.push_str(itoa::Buffer::new().format(version));
     tag.push('"');
