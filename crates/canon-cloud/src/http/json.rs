@@ -62,6 +62,7 @@ const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
 /// at a time, and without a loop over the last few: the strings of an
 /// answer are short (most keys and values are under 16 bytes), too short
 /// for the compiler's vectorised loops.
+#[inline(always)]
 fn needs_escape(bytes: &[u8]) -> bool {
     let len = bytes.len();
     let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or_default());
@@ -101,15 +102,70 @@ fn escapes(word: u64) -> u64 {
 }
 
 /// Appends `text` as a JSON string.
+#[inline(always)]
 fn write_str(out: &mut Vec<u8>, text: &str) -> Result<(), Unsupported> {
-    if needs_escape(text.as_bytes()) {
-        return serde_json::to_writer(out, text).map_err(|_| Unsupported);
-    }
     out.reserve(text.len() + 2);
     out.push(b'"');
-    out.extend_from_slice(text.as_bytes());
+    if !append_clean(out, text.as_bytes()) {
+        out.pop();
+        return write_escaped(out, text);
+    }
     out.push(b'"');
     Ok(())
+}
+
+/// Appends `bytes` if none of them needs an escape, and says whether it
+/// did (it appends nothing otherwise).
+///
+/// Up to 16 bytes, the usual length of a key or a value in an answer, it
+/// reads the bytes as two words (which may overlap), checks them, and
+/// writes them as two fixed-size stores, the second moved back over the
+/// first's excess: no copy of a length known only at run time, which
+/// would be a call to `memcpy` for a few bytes.
+#[inline(always)]
+fn append_clean(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
+    let len = bytes.len();
+    if len > 16 {
+        if needs_escape(bytes) {
+            return false;
+        }
+        out.extend_from_slice(bytes);
+    } else if len >= 8 {
+        let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or_default());
+        let (first, last) = (word(0), word(len - 8));
+        if escapes(first) | escapes(last) != 0 {
+            return false;
+        }
+        let end = out.len() + len;
+        out.extend_from_slice(&first.to_le_bytes());
+        out.truncate(end - 8);
+        out.extend_from_slice(&last.to_le_bytes());
+    } else if len >= 4 {
+        let half = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap_or_default());
+        let (first, last) = (half(0), half(len - 4));
+        if escapes(u64::from(first) | u64::from(last) << 32) != 0 {
+            return false;
+        }
+        let end = out.len() + len;
+        out.extend_from_slice(&first.to_le_bytes());
+        out.truncate(end - 4);
+        out.extend_from_slice(&last.to_le_bytes());
+    } else {
+        if needs_escape(bytes) {
+            return false;
+        }
+        for &byte in bytes {
+            out.push(byte);
+        }
+    }
+    true
+}
+
+/// Appends `text`, which needs escapes, as serde_json writes it.
+#[cold]
+#[inline(never)]
+fn write_escaped(out: &mut Vec<u8>, text: &str) -> Result<(), Unsupported> {
+    serde_json::to_writer(out, text).map_err(|_| Unsupported)
 }
 
 /// Appends a number (or anything else serde_json writes without a
@@ -141,10 +197,22 @@ impl Compound<'_, '_> {
         }
     }
 
+    /// `,"key":`, or `"key":` for the first.
+    #[inline(always)]
     fn key(&mut self, key: &str) -> Result<(), Unsupported> {
-        self.comma();
-        write_str(self.writer.out, key)?;
-        self.writer.out.push(b':');
+        let out = &mut *self.writer.out;
+        out.reserve(key.len() + 4);
+        if !std::mem::replace(&mut self.first, false) {
+            out.push(b',');
+        }
+        out.push(b'"');
+        if !append_clean(out, key.as_bytes()) {
+            out.pop();
+            write_escaped(out, key)?;
+            out.push(b':');
+            return Ok(());
+        }
+        out.extend_from_slice(b"\":");
         Ok(())
     }
 
@@ -738,6 +806,36 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_string_of_any_length_is_written_as_serde_json_writes_it_wherever_its_odd_character_is() {
+        // Every length around the writer's word sizes, with each ASCII
+        // character and two wider ones at each position: as a value, as a
+        // map key and as a struct's field name.
+        #[derive(Serialize)]
+        struct Field {
+            #[serde(rename = "a\"b")]
+            quoted: u8,
+            plain: u8,
+        }
+        let odd: Vec<char> = (0..128u8).map(char::from).chain(['é', '€']).collect();
+        for length in 0..=20 {
+            for position in 0..length.max(1) {
+                for &character in &odd {
+                    let mut text: Vec<char> = vec!['x'; length];
+                    if length > 0 {
+                        text[position] = character;
+                    }
+                    let text: String = text.into_iter().collect();
+                    assert_eq!(ours(&text), Some(theirs(&text)), "{text:?}");
+                    let map = BTreeMap::from([(text.clone(), 1), ("k".to_owned(), 2)]);
+                    assert_eq!(ours(&map), Some(theirs(&map)), "{text:?} as a key");
+                }
+            }
+        }
+        let field = Field { quoted: 1, plain: 2 };
+        assert_eq!(ours(&field), Some(theirs(&field)));
     }
 
     proptest! {
