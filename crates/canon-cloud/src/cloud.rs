@@ -33,10 +33,10 @@ use crate::fault::FaultEngine;
 use crate::ids::IdGenerator;
 use crate::journal::Journal;
 use crate::model::{
-    Action, AttachMode, Attachment, Cluster, ClusterState, CreateCluster, CreateDisk, CreateSshKey, CreateVm,
-    DataCenter, Disk, DiskState, DiskType, GpuModel, Image, ImageState, ImportImage, ListedDisk, ListedVm, MachineType,
-    NextState, Operation, OperationState, Pending, Project, Quota, ResizeVm, ResourceKind, ResourceRef, SshKey, Vm,
-    VmState,
+    Action, AttachMode, Attachment, CatalogNames, Cluster, ClusterState, CreateCluster, CreateDisk, CreateSshKey,
+    CreateVm, DataCenter, Disk, DiskState, DiskType, GpuModel, Image, ImageState, ImportImage, ListedDisk, ListedVm,
+    MachineType, NextState, Operation, OperationState, Pending, Project, Quota, ResizeVm, ResourceKind, ResourceRef,
+    SshKey, Vm, VmState,
 };
 use crate::repo::{self, Fail, Res};
 use crate::store::Store;
@@ -136,6 +136,8 @@ pub struct Cloud {
     pub(crate) errors: Errors,
     pub(crate) hasher: KeyHasher,
     keys: KeyCache,
+    /// The catalog's names, read once: see [`CatalogNames`].
+    catalog_names: CatalogNames,
     pub(crate) ids: IdGenerator,
     pub(crate) mode: RwLock<TransitionMode>,
     faults: FaultEngine,
@@ -161,7 +163,7 @@ impl Cloud {
             .with_debug(config.debug)
             .with_quota_retry_delay(config.quota_retry_delay);
         let configured = config.api_key_secret.clone();
-        let secret = store
+        let (secret, catalog_names) = store
             .write(|tx| {
                 for model in catalog::gpu_models() {
                     repo::insert_gpu_model_if_absent(tx, &model)?;
@@ -172,16 +174,17 @@ impl Cloud {
                 for mt in catalog::machine_types() {
                     repo::insert_machine_type_if_absent(tx, &mt)?;
                 }
+                let catalog_names = repo::catalog_names(tx)?;
                 if let Some(secret) = configured {
-                    return Ok(secret);
+                    return Ok((secret, catalog_names));
                 }
                 if let Some(secret) = repo::setting(tx, SECRET_SETTING)? {
-                    return Ok(secret);
+                    return Ok((secret, catalog_names));
                 }
                 let mut secret = vec![0; 32];
                 crate::auth::random_bytes(&mut secret);
                 repo::set_setting(tx, SECRET_SETTING, &secret)?;
-                Ok(secret)
+                Ok((secret, catalog_names))
             })
             .map_err(|fail| fail_status(&errors, fail))?;
         let ids = match config.id_seed {
@@ -193,6 +196,7 @@ impl Cloud {
             clock,
             hasher: KeyHasher::new(secret),
             keys: KeyCache::default(),
+            catalog_names,
             ids,
             mode: RwLock::new(config.transition_mode),
             faults: FaultEngine::new(),
@@ -726,7 +730,7 @@ impl Cloud {
     ) -> Result<(ListedVm, u64, Vec<ListedDisk>), Status> {
         self.authorize(who, project_id, Scope::ReadMachines)?;
         self.run(|tx, _| {
-            let Some((vm, version)) = repo::listed_vm(tx, project_id, id)? else {
+            let Some((vm, version)) = repo::listed_vm(tx, &self.catalog_names, project_id, id)? else {
                 return Err(self.errors.not_found(ResourceKind::Vm, id, project_id).into());
             };
             Ok((vm, version, repo::listed_disks_of_vm(tx, project_id, id)?))
@@ -741,7 +745,9 @@ impl Cloud {
         project_id: &str,
     ) -> Result<(Vec<ListedVm>, Vec<ListedDisk>), Status> {
         self.authorize(who, project_id, Scope::ReadMachines)?;
-        self.run(|tx, _| Ok((repo::listed_vms(tx, project_id)?, repo::attached_disks(tx, project_id)?)))
+        self.run(|tx, _| {
+            Ok((repo::listed_vms(tx, &self.catalog_names, project_id)?, repo::attached_disks(tx, project_id)?))
+        })
     }
 
     /// A VM's disks: the boot disk first, then the attached storage disks.
@@ -1585,6 +1591,27 @@ mod tests {
         for bad in ["", "-a", "a-", "A", "a_b", "a b", "x".repeat(64).as_str()] {
             assert!(!is_valid_id(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_catalog_names_a_cloud_reads_are_the_seeded_catalog() {
+        let cloud = Cloud::new(Store::in_memory().unwrap(), Arc::new(crate::clock::SystemClock), CloudConfig::default())
+            .unwrap();
+        let names = &cloud.catalog_names;
+        for mt in crate::catalog::machine_types() {
+            assert_eq!(names.cpu_model(&mt.data_center_id, &mt.id), Some(mt.cpu_model.as_str()), "{}", mt.id);
+        }
+        for model in crate::catalog::gpu_models() {
+            assert_eq!(names.gpu_model(&model.id), Some(model.model_name.as_str()), "{}", model.id);
+        }
+        // What the catalog does not have reads as absent, as a left join
+        // would show it.
+        let misses = [
+            names.cpu_model("gb-bournemouth-1", "no-such-type"),
+            names.cpu_model("no-such-dc", "gpu-a100-x2"),
+            names.gpu_model("no-such-gpu"),
+        ];
+        assert_eq!(misses, [None, None, None]);
     }
 
     #[test]

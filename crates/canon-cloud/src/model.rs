@@ -527,6 +527,44 @@ pub struct Attachment {
     pub attached_at: Timestamp,
 }
 
+/// The names a VM's JSON shows of its catalog entries: the CPU model of
+/// each machine type and the name of each GPU model.
+///
+/// A cloud reads them from its store once, when it opens. The catalog's
+/// rows are seeded then and never change afterwards (an admin changes only
+/// a machine type's capacity, which is not here), so the VM reads that
+/// every `get` and `list` makes take the names from here instead of
+/// joining two more tables for each VM.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct CatalogNames {
+    /// The CPU model of each machine type, by data center and id.
+    cpu_models: BTreeMap<String, BTreeMap<String, String>>,
+    /// The name of each GPU model, by id.
+    gpu_models: BTreeMap<String, String>,
+}
+
+impl CatalogNames {
+    /// Records a machine type's CPU model.
+    pub(crate) fn add_machine_type(&mut self, data_center_id: String, id: String, cpu_model: String) {
+        self.cpu_models.entry(data_center_id).or_default().insert(id, cpu_model);
+    }
+
+    /// Records a GPU model's name.
+    pub(crate) fn add_gpu_model(&mut self, id: String, name: String) {
+        self.gpu_models.insert(id, name);
+    }
+
+    /// The CPU model of a machine type, if the catalog has it.
+    pub(crate) fn cpu_model(&self, data_center_id: &str, machine_type_id: &str) -> Option<&str> {
+        self.cpu_models.get(data_center_id)?.get(machine_type_id).map(String::as_str)
+    }
+
+    /// The name of a GPU model, if the catalog has it.
+    pub(crate) fn gpu_model(&self, id: &str) -> Option<&str> {
+        self.gpu_models.get(id).map(String::as_str)
+    }
+}
+
 /// What a list of VMs shows of each VM: the fields of its JSON, read
 /// without the rest of its row (the list's projection).
 #[derive(Debug, Clone, PartialEq, Eq)]

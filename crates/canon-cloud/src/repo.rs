@@ -13,9 +13,9 @@ use crate::auth::{ApiKey, Scopes};
 use crate::clock::Timestamp;
 use crate::errors::Errors;
 use crate::model::{
-    AttachMode, Attachment, Cluster, ClusterState, DataCenter, Disk, DiskState, DiskType, GpuModel, Image, ImageState,
-    ListedDisk, ListedVm, MachineType, MaintenanceWindow, NextState, Operation, OperationState, Pending, Project,
-    Quota, ResourceKind, ResourceRef, SshKey, Vm, VmState,
+    AttachMode, Attachment, CatalogNames, Cluster, ClusterState, DataCenter, Disk, DiskState, DiskType, GpuModel,
+    Image, ImageState, ListedDisk, ListedVm, MachineType, MaintenanceWindow, NextState, Operation, OperationState,
+    Pending, Project, Quota, ResourceKind, ResourceRef, SshKey, Vm, VmState,
 };
 
 /// Why a transaction stopped: a domain error, or the database failed.
@@ -71,7 +71,7 @@ fn one<T, P: Params>(
     tx: &Connection,
     sql: &'static str,
     params: P,
-    row: fn(&Row<'_>) -> rusqlite::Result<T>,
+    row: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
 ) -> Res<Option<T>> {
     Ok(cached(tx, sql, params, row).optional()?)
 }
@@ -81,7 +81,7 @@ fn all<T, P: Params>(
     tx: &Connection,
     sql: &'static str,
     params: P,
-    row: fn(&Row<'_>) -> rusqlite::Result<T>,
+    row: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
 ) -> Res<Vec<T>> {
     let mut stmt = tx.prepare_cached(sql)?;
     let rows = stmt.query_map(params, row)?.collect::<rusqlite::Result<_>>()?;
@@ -243,6 +243,22 @@ pub(crate) fn data_center(tx: &Connection, id: &str) -> Res<Option<DataCenter>> 
 
 pub(crate) fn data_center_by_number(tx: &Connection, number: i64) -> Res<Option<DataCenter>> {
     one(tx, concat!(data_center_select!(), " WHERE number = ?1"), [number], data_center_row)
+}
+
+/// The names VM reads take from the catalog: see [`CatalogNames`].
+pub(crate) fn catalog_names(tx: &Connection) -> Res<CatalogNames> {
+    let mut names = CatalogNames::default();
+    for (data_center_id, id, cpu_model) in
+        all(tx, "SELECT data_center_id, id, cpu_model FROM machine_types", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?
+    {
+        names.add_machine_type(data_center_id, id, cpu_model);
+    }
+    for (id, name) in all(tx, "SELECT id, model_name FROM gpu_models", [], |r| Ok((r.get(0)?, r.get(1)?)))? {
+        names.add_gpu_model(id, name);
+    }
+    Ok(names)
 }
 
 pub(crate) fn gpu_models(tx: &Connection) -> Res<Vec<GpuModel>> {
@@ -640,57 +656,69 @@ pub(crate) fn vms(tx: &Connection, project_id: &str) -> Res<Vec<Vm>> {
 /// version, for [`listed_vm_row`].
 macro_rules! listed_vm_select {
     () => {
-        "SELECT v.project_id, v.id, v.data_center_id, v.machine_type_id, v.gpu_model_id, g.model_name, v.gpus,
-            v.vcpus, v.memory_gib, m.cpu_model, v.boot_disk_size_gib, v.image_id, v.metadata, v.internal_ip,
-            v.external_ip, v.state, v.created_at, v.seq, v.version
-         FROM vms v
-         JOIN machine_types m ON m.data_center_id = v.data_center_id AND m.id = v.machine_type_id
-         LEFT JOIN gpu_models g ON g.id = v.gpu_model_id"
+        "SELECT v.project_id, v.id, v.data_center_id, v.machine_type_id, v.gpu_model_id, v.gpus, v.vcpus,
+            v.memory_gib, v.boot_disk_size_gib, v.image_id, v.metadata, v.internal_ip, v.external_ip, v.state,
+            v.created_at, v.seq, v.version
+         FROM vms v"
     };
 }
 
 /// A row of [`listed_vm_select`]: the VM, its sequence number and its
 /// version.
-fn listed_vm_row(row: &Row<'_>) -> rusqlite::Result<(ListedVm, i64, u64)> {
+fn listed_vm_row(names: &CatalogNames, row: &Row<'_>) -> rusqlite::Result<(ListedVm, i64, u64)> {
+    let data_center_id: String = row.get(2)?;
+    let machine_type: String = row.get(3)?;
+    let gpu_model_id: Option<String> = row.get(4)?;
+    // The foreign key from a VM to its machine type makes a miss a store
+    // that is not ours; a VM's GPU model has no key, and a miss shows no
+    // name, as a left join would.
+    let cpu_model = names.cpu_model(&data_center_id, &machine_type).ok_or_else(|| {
+        let error = format!("machine type {data_center_id}/{machine_type} is not in the catalog");
+        rusqlite::Error::FromSqlConversionFailure(3, Type::Text, error.into())
+    })?;
     let vm = ListedVm {
         project_id: row.get(0)?,
         id: row.get(1)?,
-        data_center_id: row.get(2)?,
-        machine_type: row.get(3)?,
-        gpu_model_id: row.get(4)?,
-        gpu_model: row.get(5)?,
-        gpu_quantity: row.get(6)?,
-        vcpus: row.get(7)?,
-        memory_gib: row.get(8)?,
-        cpu_model: row.get(9)?,
-        boot_disk_size_gib: row.get(10)?,
-        image_id: row.get(11)?,
-        metadata: json_col(row, 12)?,
-        internal_ip: row.get(13)?,
-        external_ip: row.get(14)?,
-        state: parse_col(row, 15)?,
-        created_at: time_col(row, 16)?,
+        cpu_model: cpu_model.to_owned(),
+        gpu_model: gpu_model_id.as_deref().and_then(|id| names.gpu_model(id)).map(str::to_owned),
+        data_center_id,
+        machine_type,
+        gpu_model_id,
+        gpu_quantity: row.get(5)?,
+        vcpus: row.get(6)?,
+        memory_gib: row.get(7)?,
+        boot_disk_size_gib: row.get(8)?,
+        image_id: row.get(9)?,
+        metadata: json_col(row, 10)?,
+        internal_ip: row.get(11)?,
+        external_ip: row.get(12)?,
+        state: parse_col(row, 13)?,
+        created_at: time_col(row, 14)?,
     };
-    Ok((vm, row.get(17)?, row.get::<_, i64>(18)? as u64))
+    Ok((vm, row.get(15)?, row.get::<_, i64>(16)? as u64))
 }
 
 /// The project's VMs in the order they were made, with only what a list
 /// shows of them (the list's projection: no names, SSH keys, pending
 /// transitions or versions are read).
-pub(crate) fn listed_vms(tx: &Connection, project_id: &str) -> Res<Vec<ListedVm>> {
-    let mut vms = all(tx, concat!(listed_vm_select!(), " WHERE v.project_id = ?1"), [project_id], listed_vm_row)?;
+pub(crate) fn listed_vms(tx: &Connection, names: &CatalogNames, project_id: &str) -> Res<Vec<ListedVm>> {
+    let mut vms =
+        all(tx, concat!(listed_vm_select!(), " WHERE v.project_id = ?1"), [project_id], |r| listed_vm_row(names, r))?;
     vms.sort_unstable_by_key(|(_, seq, _)| *seq);
     Ok(vms.into_iter().map(|(vm, _, _)| vm).collect())
 }
 
 /// One VM with only what its JSON shows, and its version (for its ETag).
-pub(crate) fn listed_vm(tx: &Connection, project_id: &str, id: &str) -> Res<Option<(ListedVm, u64)>> {
-    let found = one(
-        tx,
-        concat!(listed_vm_select!(), " WHERE v.project_id = ?1 AND v.id = ?2"),
-        [project_id, id],
-        listed_vm_row,
-    )?;
+pub(crate) fn listed_vm(
+    tx: &Connection,
+    names: &CatalogNames,
+    project_id: &str,
+    id: &str,
+) -> Res<Option<(ListedVm, u64)>> {
+    let found =
+        one(tx, concat!(listed_vm_select!(), " WHERE v.project_id = ?1 AND v.id = ?2"), [project_id, id], |r| {
+            listed_vm_row(names, r)
+        })?;
     Ok(found.map(|(vm, _, version)| (vm, version)))
 }
 
