@@ -1595,8 +1595,9 @@ mod tests {
 
     #[test]
     fn the_catalog_names_a_cloud_reads_are_the_seeded_catalog() {
-        let cloud = Cloud::new(Store::in_memory().unwrap(), Arc::new(crate::clock::SystemClock), CloudConfig::default())
-            .unwrap();
+        let cloud =
+            Cloud::new(Store::in_memory().unwrap(), Arc::new(crate::clock::SystemClock), CloudConfig::default())
+                .unwrap();
         let names = &cloud.catalog_names;
         for mt in crate::catalog::machine_types() {
             assert_eq!(names.cpu_model(&mt.data_center_id, &mt.id), Some(mt.cpu_model.as_str()), "{}", mt.id);
