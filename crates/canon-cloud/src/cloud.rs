@@ -640,7 +640,7 @@ impl Cloud {
             violations.finish()?;
             let (dc, mt) = (dc.expect("validated"), mt.expect("validated"));
             self.check_maintenance(tx, &dc.id, now)?;
-            if repo::vm(tx, project_id, &request.id)?.is_some() {
+            if repo::vm(tx, &self.catalog_names, project_id, &request.id)?.is_some() {
                 return Err(self.errors.already_exists(ResourceKind::Vm, &request.id, project_id).into());
             }
             let gpus = request.gpus.map_or(mt.gpus, |g| g as u32);
@@ -711,7 +711,7 @@ impl Cloud {
     /// The project's VMs, oldest first.
     pub fn list_vms(&self, who: &Principal, project_id: &str) -> Result<Vec<Vm>, Status> {
         self.authorize(who, project_id, Scope::ReadMachines)?;
-        self.run(|tx, _| repo::vms(tx, project_id))
+        self.run(|tx, _| repo::vms(tx, &self.catalog_names, project_id))
     }
 
     /// One VM.
@@ -760,7 +760,8 @@ impl Cloud {
     }
 
     fn load_vm(&self, tx: &Connection, project_id: &str, id: &str) -> Res<Vm> {
-        repo::vm(tx, project_id, id)?.ok_or_else(|| self.errors.not_found(ResourceKind::Vm, id, project_id).into())
+        repo::vm(tx, &self.catalog_names, project_id, id)?
+            .ok_or_else(|| self.errors.not_found(ResourceKind::Vm, id, project_id).into())
     }
 
     /// Starts a `STOPPED` VM (`STARTING`, then `ACTIVE`). Already `ACTIVE`
@@ -1119,7 +1120,7 @@ impl Cloud {
             (disk.state, disk.pending) = self.begin(now, DiskState::Updating, NextState::State(back));
             repo::save_disk(tx, &mut disk, now)?;
             if let (DiskType::Boot, Some(attachment)) = (disk.disk_type, &disk.attachment) {
-                if let Some(mut vm) = repo::vm(tx, project_id, &attachment.vm_id)? {
+                if let Some(mut vm) = repo::vm(tx, &self.catalog_names, project_id, &attachment.vm_id)? {
                     vm.boot_disk_size_gib = disk.size_gib;
                     repo::save_vm(tx, &mut vm, now)?;
                 }

@@ -532,9 +532,8 @@ pub struct Attachment {
 ///
 /// A cloud reads them from its store once, when it opens. The catalog's
 /// rows are seeded then and never change afterwards (an admin changes only
-/// a machine type's capacity, which is not here), so the VM reads that
-/// every `get` and `list` makes take the names from here instead of
-/// joining two more tables for each VM.
+/// a machine type's capacity, which is not here), so every VM read takes
+/// the names from here instead of joining two more tables for each VM.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct CatalogNames {
     /// The CPU model of each machine type, by data center and id.

@@ -595,57 +595,87 @@ pub(crate) fn delete_quota(tx: &Connection, project_id: &str, data_center_id: &s
 
 // VMs.
 
-/// The `SELECT` of a VM with its machine type's CPU and its GPU model's
-/// name, without its `WHERE`.
+/// A VM's catalog columns, with the names the catalog gives them.
+struct VmCatalog {
+    data_center_id: String,
+    machine_type: String,
+    gpu_model_id: Option<String>,
+    cpu_model: String,
+    gpu_model: Option<String>,
+}
+
+/// Reads a VM's data center, machine type and GPU model id (the columns
+/// `at`, `at + 1` and `at + 2`) and takes the CPU model and the GPU
+/// model's name from `names`. The foreign key from a VM to its machine
+/// type makes a missing machine type a store that is not ours, reported
+/// as a conversion error; a VM's GPU model has no key, and a missing one
+/// shows no name, as a left join would.
+fn vm_catalog(names: &CatalogNames, row: &Row<'_>, at: usize) -> rusqlite::Result<VmCatalog> {
+    let data_center_id: String = row.get(at)?;
+    let machine_type: String = row.get(at + 1)?;
+    let gpu_model_id: Option<String> = row.get(at + 2)?;
+    let cpu_model = names.cpu_model(&data_center_id, &machine_type).ok_or_else(|| {
+        let error = format!("machine type {data_center_id}/{machine_type} is not in the catalog");
+        rusqlite::Error::FromSqlConversionFailure(at + 1, Type::Text, error.into())
+    })?;
+    Ok(VmCatalog {
+        cpu_model: cpu_model.to_owned(),
+        gpu_model: gpu_model_id.as_deref().and_then(|id| names.gpu_model(id)).map(str::to_owned),
+        data_center_id,
+        machine_type,
+        gpu_model_id,
+    })
+}
+
+/// The `SELECT` of a VM, without its `WHERE`; the CPU model and the GPU
+/// model's name come from [`CatalogNames`] (see [`vm_catalog`]).
 macro_rules! vm_select {
     () => {
-        "SELECT v.project_id, v.id, v.name, v.data_center_id, v.machine_type_id, v.gpu_model_id,
-    g.model_name, v.gpus, v.vcpus, v.memory_gib, m.cpu_model, v.boot_disk_id, v.boot_disk_size_gib, v.image_id,
-    v.ssh_key_ids, v.metadata, v.internal_ip, v.external_ip, v.state, v.next_state, v.due_at, v.created_at,
-    v.updated_at, v.version, v.seq
-    FROM vms v
-    JOIN machine_types m ON m.data_center_id = v.data_center_id AND m.id = v.machine_type_id
-    LEFT JOIN gpu_models g ON g.id = v.gpu_model_id"
+        "SELECT v.project_id, v.id, v.name, v.data_center_id, v.machine_type_id, v.gpu_model_id, v.gpus, v.vcpus,
+    v.memory_gib, v.boot_disk_id, v.boot_disk_size_gib, v.image_id, v.ssh_key_ids, v.metadata, v.internal_ip,
+    v.external_ip, v.state, v.next_state, v.due_at, v.created_at, v.updated_at, v.version, v.seq
+    FROM vms v"
     };
 }
 
-fn vm_row(row: &Row<'_>) -> rusqlite::Result<Vm> {
+fn vm_row(names: &CatalogNames, row: &Row<'_>) -> rusqlite::Result<Vm> {
+    let catalog = vm_catalog(names, row, 3)?;
     Ok(Vm {
         project_id: row.get(0)?,
         id: row.get(1)?,
         name: row.get(2)?,
-        data_center_id: row.get(3)?,
-        machine_type: row.get(4)?,
-        gpu_model_id: row.get(5)?,
-        gpu_model: row.get(6)?,
-        gpu_quantity: row.get(7)?,
-        vcpus: row.get(8)?,
-        memory_gib: row.get(9)?,
-        cpu_model: row.get(10)?,
-        boot_disk_id: row.get(11)?,
-        boot_disk_size_gib: row.get(12)?,
-        image_id: row.get(13)?,
-        ssh_key_ids: json_col(row, 14)?,
-        metadata: json_col::<BTreeMap<String, String>>(row, 15)?,
-        internal_ip: row.get(16)?,
-        external_ip: row.get(17)?,
-        state: parse_col(row, 18)?,
-        pending: pending_col(row, 19, 20)?,
-        created_at: time_col(row, 21)?,
-        updated_at: time_col(row, 22)?,
-        version: row.get::<_, i64>(23)? as u64,
+        data_center_id: catalog.data_center_id,
+        machine_type: catalog.machine_type,
+        gpu_model_id: catalog.gpu_model_id,
+        gpu_model: catalog.gpu_model,
+        gpu_quantity: row.get(6)?,
+        vcpus: row.get(7)?,
+        memory_gib: row.get(8)?,
+        cpu_model: catalog.cpu_model,
+        boot_disk_id: row.get(9)?,
+        boot_disk_size_gib: row.get(10)?,
+        image_id: row.get(11)?,
+        ssh_key_ids: json_col(row, 12)?,
+        metadata: json_col::<BTreeMap<String, String>>(row, 13)?,
+        internal_ip: row.get(14)?,
+        external_ip: row.get(15)?,
+        state: parse_col(row, 16)?,
+        pending: pending_col(row, 17, 18)?,
+        created_at: time_col(row, 19)?,
+        updated_at: time_col(row, 20)?,
+        version: row.get::<_, i64>(21)? as u64,
     })
 }
 
-pub(crate) fn vm(tx: &Connection, project_id: &str, id: &str) -> Res<Option<Vm>> {
-    one(tx, concat!(vm_select!(), " WHERE v.project_id = ?1 AND v.id = ?2"), [project_id, id], vm_row)
+pub(crate) fn vm(tx: &Connection, names: &CatalogNames, project_id: &str, id: &str) -> Res<Option<Vm>> {
+    one(tx, concat!(vm_select!(), " WHERE v.project_id = ?1 AND v.id = ?2"), [project_id, id], |r| vm_row(names, r))
 }
 
 /// The project's VMs in the order they were made. They are sorted here
 /// rather than by SQLite, which would copy every row through a sorter.
-pub(crate) fn vms(tx: &Connection, project_id: &str) -> Res<Vec<Vm>> {
+pub(crate) fn vms(tx: &Connection, names: &CatalogNames, project_id: &str) -> Res<Vec<Vm>> {
     let mut vms = all(tx, concat!(vm_select!(), " WHERE v.project_id = ?1"), [project_id], |row| {
-        Ok((row.get::<_, i64>(24)?, vm_row(row)?))
+        Ok((row.get::<_, i64>(22)?, vm_row(names, row)?))
     })?;
     vms.sort_unstable_by_key(|(seq, _)| *seq);
     Ok(vms.into_iter().map(|(_, vm)| vm).collect())
@@ -666,24 +696,15 @@ macro_rules! listed_vm_select {
 /// A row of [`listed_vm_select`]: the VM, its sequence number and its
 /// version.
 fn listed_vm_row(names: &CatalogNames, row: &Row<'_>) -> rusqlite::Result<(ListedVm, i64, u64)> {
-    let data_center_id: String = row.get(2)?;
-    let machine_type: String = row.get(3)?;
-    let gpu_model_id: Option<String> = row.get(4)?;
-    // The foreign key from a VM to its machine type makes a miss a store
-    // that is not ours; a VM's GPU model has no key, and a miss shows no
-    // name, as a left join would.
-    let cpu_model = names.cpu_model(&data_center_id, &machine_type).ok_or_else(|| {
-        let error = format!("machine type {data_center_id}/{machine_type} is not in the catalog");
-        rusqlite::Error::FromSqlConversionFailure(3, Type::Text, error.into())
-    })?;
+    let catalog = vm_catalog(names, row, 2)?;
     let vm = ListedVm {
         project_id: row.get(0)?,
         id: row.get(1)?,
-        cpu_model: cpu_model.to_owned(),
-        gpu_model: gpu_model_id.as_deref().and_then(|id| names.gpu_model(id)).map(str::to_owned),
-        data_center_id,
-        machine_type,
-        gpu_model_id,
+        data_center_id: catalog.data_center_id,
+        machine_type: catalog.machine_type,
+        gpu_model_id: catalog.gpu_model_id,
+        gpu_model: catalog.gpu_model,
+        cpu_model: catalog.cpu_model,
         gpu_quantity: row.get(5)?,
         vcpus: row.get(6)?,
         memory_gib: row.get(7)?,
