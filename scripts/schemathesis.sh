@@ -50,19 +50,34 @@ checks=not_a_server_error,response_schema_conformance,status_code_conformance,co
 examples="${MAX_EXAMPLES:-40}"
 status=0
 cd "$work"
-run() {
-    local name="$1" prefix="$2" scheme="$3"
-    echo "== schemathesis: $name ($prefix)"
-    if ! "$root/.venv-schemathesis/bin/st" run "$url/openapi.json" \
+st_run() {
+    local prefix="$1" scheme="$2"
+    "$root/.venv-schemathesis/bin/st" run "$url/openapi.json" \
         --header "Authorization: $scheme $key" \
         --checks "$checks" \
         --include-path-regex "^$prefix" \
         --max-examples "$examples" \
         --seed 1 \
         --workers 2 \
-        --request-timeout 10; then
-        status=1
+        --request-timeout 10
+}
+# A run that fails with CPython 3.11's "AST constructor recursion depth
+# mismatch" (see above; it strikes at random inside hypothesis, not in the
+# server) runs once more. The runs are seeded, so a failure that the server
+# causes fails the second run too.
+run() {
+    local name="$1" prefix="$2" scheme="$3" log="$work/schemathesis-$3.log"
+    echo "== schemathesis: $name ($prefix)"
+    if st_run "$prefix" "$scheme" 2>&1 | tee "$log"; then
+        return
     fi
+    if grep -q "AST constructor recursion depth mismatch" "$log"; then
+        echo "== schemathesis: $name ($prefix) again: the run above hit CPython gh-106905"
+        if st_run "$prefix" "$scheme"; then
+            return
+        fi
+    fi
+    status=1
 }
 run "CUDO surface" /v1/ Bearer
 run "Gcore surface" /cloud/ APIKey
