@@ -37,10 +37,12 @@
 //!
 //! Settings (environment): `CANON_BENCH_SLICE_MS`, the time per variant
 //! and round (default 200), `CANON_BENCH_ROUNDS` (default 75),
-//! `CANON_BENCH_CONNECTIONS` per variant (default 16), and `CANON_BENCH_ONLY=<variant>` to run one
-//! variant alone (to profile the `server` thread from outside), and
-//! `CANON_BENCH_IN_PROCESS=<variant>:<requests>` to send that many requests
-//! in-process and exit (to count instructions with `perf stat`).
+//! `CANON_BENCH_CONNECTIONS` per variant (default 16),
+//! `CANON_BENCH_ONLY=<variant>` to run one variant alone, its warm-up
+//! included, and nothing else on the `server` thread (to profile that
+//! thread from outside), and `CANON_BENCH_IN_PROCESS=<variant>:<requests>`
+//! to send that many requests in-process and exit (to count instructions
+//! with `perf stat`).
 #![allow(clippy::print_stdout)]
 
 use std::net::SocketAddr;
@@ -394,8 +396,12 @@ fn main() {
         );
         println!();
 
-        // Warm-up: every variant once, not recorded.
+        // Warm-up: every variant once (or the one variant alone), not
+        // recorded.
         for (i, variant) in Variant::ALL.into_iter().enumerate() {
+            if only.as_deref().is_some_and(|only| only != variant.name()) {
+                continue;
+            }
             drive(&mut connections[i], &hosts[i], variant, Instant::now() + Duration::from_millis(500)).await;
         }
 
