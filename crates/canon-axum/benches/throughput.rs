@@ -354,6 +354,10 @@ fn main() {
     let per_variant = setting("CANON_BENCH_CONNECTIONS", 16) as usize;
     // One variant alone, for profiling the server thread from outside.
     let only = std::env::var("CANON_BENCH_ONLY").ok();
+    let left_out = {
+        let only = only.clone();
+        move |variant: Variant| only.as_deref().is_some_and(|only| only != variant.name())
+    };
     // `<variant>:<n>`: n requests in-process and nothing else, for
     // counting instructions with `perf stat`.
     if let Ok(spec) = std::env::var("CANON_BENCH_IN_PROCESS") {
@@ -399,7 +403,7 @@ fn main() {
         // Warm-up: every variant once (or the one variant alone), not
         // recorded.
         for (i, variant) in Variant::ALL.into_iter().enumerate() {
-            if only.as_deref().is_some_and(|only| only != variant.name()) {
+            if left_out(variant) {
                 continue;
             }
             drive(&mut connections[i], &hosts[i], variant, Instant::now() + Duration::from_millis(500)).await;
@@ -413,7 +417,7 @@ fn main() {
         for round in 0..rounds {
             let mut rate = [f64::NAN; 4];
             for variant in round_order(round) {
-                if only.as_deref().is_some_and(|only| only != variant.name()) {
+                if left_out(variant) {
                     continue;
                 }
                 let i = index(variant);
